@@ -1,0 +1,626 @@
+"""DLCHardness: the scikit-learn face of the DLC scoring engine."""
+
+import copy
+import hashlib
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from joblib import Memory
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_memory, column_or_1d
+from sklearn_compat.base import _fit_context
+from sklearn_compat.utils.validation import validate_data
+from skorch import NeuralNet
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from . import _engine
+from ._scored import attach_hardness
+
+
+def _is_array_like_input(X):
+    return not isinstance(X, (torch.Tensor, dict, Dataset))
+
+
+def _n_samples(X):
+    if isinstance(X, dict):
+        lengths = {k: len(v) for k, v in X.items()}
+        if not lengths or len(set(lengths.values())) != 1:
+            raise ValueError(
+                "X as a dict must map names to arrays that all have n_samples "
+                f"rows; got lengths {lengths}."
+            )
+        return next(iter(lengths.values()))
+    return len(X)
+
+
+def _check_finite_tensor(t):
+    if t.is_floating_point() and not torch.isfinite(t).all():
+        raise ValueError("Input X contains NaN or infinity.")
+
+
+def _check_finite_batch(xb):
+    for t in xb.values() if isinstance(xb, dict) else [xb]:
+        if isinstance(t, torch.Tensor):
+            _check_finite_tensor(t)
+
+
+def _state_digest(module):
+    """Content hash of a module's weights and buffers (stable across copies)."""
+    h = hashlib.sha256(type(module).__qualname__.encode())
+    for name, t in module.state_dict().items():
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def _cached_scores(weights_digest, params, X_key, y_key, *, compute):
+    # joblib.Memory keys on every argument but ``compute``; the weights enter
+    # through their content digest because pickling a torch module is not
+    # stable across copies of the same weights.
+    return compute()
+
+
+class DLCHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Score samples by Distorting-based Learning Complexity (DLC).
+
+    DLC measures how hard a sample is for a *pre-trained* network without any
+    training: it masks the network's weights at growing sparsity, which gives
+    a path of smaller and smaller subnets, and averages the sample's loss over
+    these subnets. Easy samples stay well classified by small subnets; hard
+    ones do not. See Jiang et al., "Exploring Learning Complexity for
+    Efficient Downstream Dataset Pruning", ICLR 2025 (arXiv 2402.05356).
+
+    :meth:`fit` never trains the network and leaves its weights bit for bit
+    as they were, also when scoring fails or is interrupted.
+
+    Parameters
+    ----------
+    net : skorch.NeuralNet or torch.nn.Module
+        The pre-trained network. A skorch net must hold a module *instance*
+        (``NeuralNet(module=my_pretrained_module, ...)``); it may be
+        initialized or not. A bare module is wrapped in a skorch
+        :class:`~skorch.NeuralNet`. The net supplies the device, the default
+        batch size and, for :class:`~torch.utils.data.Dataset` inputs, the
+        data loader (``iterator_valid``).
+    n_subnets : int, default=50
+        Number of subnets K, the dense model (subnet 0) included.
+    step : float, default=0.02
+        Sparsity step p, in (0, 1).
+    schedule : {"geometric", "linear"}, default="geometric"
+        Sparsity of subnet k: ``1 - (1 - step)**k`` (each step masks ``step``
+        of the remaining weights, as the authors' code does) or ``k * step``
+        (as the paper's text states). Counts are rounded like iterative
+        ``torch.nn.utils.prune`` rounds them.
+    masking : {"magnitude", "random"}, default="magnitude"
+        Mask the weights of smallest ``|w|`` first, or in a random order drawn
+        once from ``random_state``. Masks are nested: subnet k+1 masks what
+        subnet k masks and more.
+    scope : {"global", "layer"}, default="global"
+        Rank all masked weights together (the paper's image setting) or each
+        layer on its own (the paper's language-model setting).
+    head : {"prototype", "model"}, default="prototype"
+        ``"prototype"``: logits are ``1 / ||z - mu_c||_2`` where ``z`` is the
+        input of the head layer and ``mu_c`` the mean of the dense model's
+        ``z`` over class c. Needs no trained head. ``"model"``: the network's
+        own outputs are the logits (for a skorch classifier with the default
+        ``NLLLoss`` criterion, its outputs are probabilities, as in skorch).
+    head_layer : str, default=None
+        Name of the head submodule (as in ``module.named_modules()``). Its
+        weights are never masked and its input is the feature vector of the
+        prototype head. None picks the last ``nn.Linear`` of the module.
+    measure : {"loss", "confidence"}, default="loss"
+        Hardness is the mean cross-entropy over subnets, or one minus the mean
+        softmax probability of the true class.
+    criterion : callable, default=None
+        A per-sample loss ``criterion(output, y_batch) -> Tensor of shape
+        (batch_size,)`` replacing the cross-entropy, for regression or the
+        token loss of a language model. Requires ``head="model"`` and
+        ``measure="loss"``; ``y`` may then be of any shape or None.
+    batch_size : int, default=None
+        Samples per forward pass. None uses the skorch net's ``batch_size``.
+    device : str or torch.device, default=None
+        Where to run. None uses the skorch net's device, else the device of the
+        module's parameters. A module that lives elsewhere is copied there,
+        so the user's module is never moved.
+    amp : bool, default=False
+        Run the forward passes under bfloat16 autocast (mostly useful on GPU).
+    store_subnet_scores : bool, default=False
+        Keep the ``(n_samples, n_subnets)`` matrix of per-subnet scores in
+        ``subnet_scores_``.
+    memory : str or joblib.Memory, default=None
+        Cache the scores, keyed by the content of the weights, the parameters
+        and the data, so that refitting a clone on the same data (e.g. in a
+        grid search over a later pruning step) costs nothing. A str is a
+        cache directory.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the ordering of ``masking="random"``.
+    verbose : int, default=0
+        Show a progress bar over subnets when > 0.
+
+    Attributes
+    ----------
+    hardness_ : ndarray of shape (n_samples,)
+        DLC score of every training sample; higher means harder.
+    sparsities_ : ndarray of shape (n_subnets,)
+        Fraction of masked weights in each subnet.
+    subnet_scores_ : ndarray of shape (n_samples, n_subnets)
+        Per-subnet scores; only with ``store_subnet_scores=True``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit`` (not set with ``criterion``).
+    n_masked_weights_ : int
+        Number of weights the masks act on.
+    head_layer_ : str
+        Name of the head submodule that was used.
+    n_features_in_ : int
+        Number of features of a 2-D array-like ``X``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a DataFrame ``X``.
+
+    See Also
+    --------
+    FlexRandSampler : Keep a randomized mix of easy and hard samples.
+
+    Notes
+    -----
+    In a :class:`imblearn.pipeline.Pipeline`, :meth:`transform` returns ``X``
+    unchanged, so later steps see the same features at fit and at predict
+    time. :meth:`fit_transform` also returns ``X`` unchanged in content, but
+    marked with ``hardness_`` so that a :class:`FlexRandSampler` placed right
+    after it can read the scores. ``fit_transform(X, y)`` therefore differs
+    from ``fit(X, y).transform(X)`` in that mark, much as scikit-learn's
+    :class:`~sklearn.preprocessing.TargetEncoder` documents for its own
+    ``fit_transform``.
+
+    Memory: one extra copy of the masked weights lives on the device while
+    scoring, plus the dense features (n_samples x n_features) for the
+    prototype head.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_dlc import DLCHardness
+    >>> X, y = load_iris(return_X_y=True)
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(
+    ...     torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)
+    ... )
+    >>> scorer = DLCHardness(net, n_subnets=10, step=0.05).fit(X, y)
+    >>> scorer.hardness_.shape
+    (150,)
+    >>> scorer.sparsities_[:3].round(4)
+    array([0.    , 0.0469, 0.0938])
+    """
+
+    _parameter_constraints = {
+        "net": [torch.nn.Module, NeuralNet],
+        "n_subnets": [Interval(Integral, 1, None, closed="left")],
+        "step": [Interval(Real, 0, 1, closed="neither")],
+        "schedule": [StrOptions({"geometric", "linear"})],
+        "masking": [StrOptions({"magnitude", "random"})],
+        "scope": [StrOptions({"global", "layer"})],
+        "head": [StrOptions({"prototype", "model"})],
+        "head_layer": [str, None],
+        "measure": [StrOptions({"loss", "confidence"})],
+        "criterion": [callable, None],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, torch.device, None],
+        "amp": ["boolean"],
+        "store_subnet_scores": ["boolean"],
+        "memory": [str, HasMethods(["cache"]), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        net,
+        *,
+        n_subnets=50,
+        step=0.02,
+        schedule="geometric",
+        masking="magnitude",
+        scope="global",
+        head="prototype",
+        head_layer=None,
+        measure="loss",
+        criterion=None,
+        batch_size=None,
+        device=None,
+        amp=False,
+        store_subnet_scores=False,
+        memory=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.net = net
+        self.n_subnets = n_subnets
+        self.step = step
+        self.schedule = schedule
+        self.masking = masking
+        self.scope = scope
+        self.head = head
+        self.head_layer = head_layer
+        self.measure = measure
+        self.criterion = criterion
+        self.batch_size = batch_size
+        self.device = device
+        self.amp = amp
+        self.store_subnet_scores = store_subnet_scores
+        self.memory = memory
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_params(self):
+        if self.criterion is not None and (
+            self.head != "model" or self.measure != "loss"
+        ):
+            raise ValueError(
+                "criterion requires head='model' and measure='loss'; got "
+                f"head={self.head!r}, measure={self.measure!r}."
+            )
+        if self.schedule == "linear" and (self.n_subnets - 1) * self.step > 1:
+            raise ValueError(
+                "With schedule='linear', (n_subnets - 1) * step must be <= 1 "
+                f"(sparsity cannot exceed 100%); got n_subnets={self.n_subnets}, "
+                f"step={self.step}."
+            )
+
+    def _skorch_net(self):
+        net = self.net
+        if not isinstance(net, NeuralNet):
+            net = NeuralNet(module=net, criterion=torch.nn.CrossEntropyLoss)
+        module = net.module_ if getattr(net, "initialized_", False) else net.module
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(
+                "net must hold a pre-trained torch.nn.Module instance; its "
+                f"module is {module!r}. DLCHardness never trains the network, "
+                "so pass NeuralNet(module=<pre-trained module instance>)."
+            )
+        if not any(True for _ in module.parameters()):
+            raise ValueError("net has no parameters to mask.")
+        return net, module
+
+    def _resolve_device(self, net, module):
+        requested = self.device if self.device is not None else net.device
+        if requested is None:
+            return next(module.parameters()).device
+        device = torch.device(requested)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            name = "device" if self.device is not None else "net.device"
+            raise ValueError(
+                f"{name}={requested!r} asks for CUDA, which is not available."
+            )
+        return device
+
+    # -- data ------------------------------------------------------------
+
+    def _validate_X(self, X, reset):
+        """Validate X; array-likes go through scikit-learn's checks."""
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            return X
+        if isinstance(X, torch.Tensor):
+            _check_finite_tensor(X)
+            return X
+        if isinstance(X, dict) and not issparse(X):
+            _n_samples(X)
+            out = {}
+            for key, value in X.items():
+                value = torch.as_tensor(
+                    value if isinstance(value, torch.Tensor) else np.asarray(value)
+                )
+                _check_finite_tensor(value)
+                out[key] = value
+            return out
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            dtype="numeric",
+            ensure_all_finite=True,
+        )
+
+    def _to_tensor(self, X, float_dtype):
+        def convert(a):
+            if isinstance(a, torch.Tensor):
+                t = a
+            else:
+                with warnings.catch_warnings():
+                    # Read-only arrays (memmaps) are fine: nothing writes to X.
+                    warnings.filterwarnings("ignore", "The given NumPy array")
+                    t = torch.from_numpy(np.ascontiguousarray(a))
+            if t.is_floating_point() and float_dtype is not None:
+                t = t.to(float_dtype)
+            return t
+
+        if isinstance(X, dict):
+            return {k: convert(v) for k, v in X.items()}
+        return convert(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+
+    def _encode_targets(self, y, n_samples, net):
+        """Return (targets tensor or None, classes_ or None, output validator)."""
+        if y is None:
+            if self.criterion is None:
+                raise ValueError(
+                    f"{type(self).__name__} requires y to be passed, but the "
+                    "target y is None (class labels are needed unless a "
+                    "criterion is given)."
+                )
+            return None, None, None
+        if self.criterion is not None:
+            y_arr = y.cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
+            if len(y_arr) != n_samples:
+                raise ValueError(
+                    f"X and y have inconsistent numbers of samples: {n_samples} "
+                    f"and {len(y_arr)}."
+                )
+            return torch.from_numpy(np.ascontiguousarray(y_arr)), None, None
+        y = column_or_1d(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
+        if len(y) != n_samples:
+            raise ValueError(
+                f"X and y have inconsistent numbers of samples: {n_samples} and "
+                f"{len(y)}."
+            )
+        check_classification_targets(y)
+        classes, y_enc = np.unique(y, return_inverse=True)
+        validate = None
+        if self.head == "model":
+            y_enc, validate = self._net_class_indices(y, net)
+        return torch.from_numpy(np.asarray(y_enc, dtype=np.int64)), classes, validate
+
+    def _net_class_indices(self, y, net):
+        try:
+            net_classes = net.classes_
+        except AttributeError:
+            net_classes = None
+        if net_classes is not None:
+            net_classes = np.asarray(net_classes)
+            lookup = {label: i for i, label in enumerate(net_classes.tolist())}
+            unknown = sorted({v for v in y.tolist() if v not in lookup}, key=str)
+            if unknown:
+                raise ValueError(
+                    f"With head='model', every label in y must be one of the "
+                    f"net's classes {net_classes.tolist()}; unknown: {unknown}."
+                )
+            return np.array([lookup[v] for v in y.tolist()]), None
+        if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+            raise ValueError(
+                "With head='model' and a net without `classes`, y must hold "
+                "integer class indices >= 0 (the output columns of the net); "
+                f"got labels {np.unique(y)[:10].tolist()}."
+            )
+        top = int(y.max())
+
+        def validate(output):
+            if output.ndim != 2 or output.shape[1] <= top:
+                raise ValueError(
+                    "With head='model', y holds class indices up to "
+                    f"{top}, but the net outputs shape {tuple(output.shape)}: "
+                    "labels unknown to the net."
+                )
+
+        return y, validate
+
+    # -- scoring -----------------------------------------------------------
+
+    def _compute(self, X, y_t, n_samples, net, module, device, validate):
+        head_name, head = _engine.find_head(module, self.head_layer)
+        params = [p for _, p in _engine.maskable_parameters(module, head)]
+        if not params:
+            raise ValueError(
+                f"The network has no Conv/Linear weight outside the head "
+                f"{head_name!r} to mask."
+            )
+        if next(module.parameters()).device != device:
+            module = copy.deepcopy(module).to(device)
+            head = dict(module.named_modules())[head_name]
+            params = [p for _, p in _engine.maskable_parameters(module, head)]
+        float_dtype = next(
+            (p.dtype for p in module.parameters() if p.is_floating_point()), None
+        )
+        masks = _engine.NestedMasks(
+            params,
+            masking=self.masking,
+            scope=self.scope,
+            n_subnets=self.n_subnets,
+            step=self.step,
+            schedule=self.schedule,
+            rng=check_random_state(self.random_state),
+        )
+        batch_size = self.batch_size or net.batch_size
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            kwargs = net.get_params_for("iterator_valid")
+            kwargs.update(batch_size=batch_size, shuffle=False)
+            batches = _engine.iterate_loader(
+                lambda: net.iterator_valid(X, **kwargs), device
+            )
+            check_batch = _check_finite_batch
+        else:
+            X_t = self._to_tensor(X, float_dtype)
+            tensors = X_t.values() if isinstance(X_t, dict) else [X_t]
+            n_bytes = sum(t.element_size() * t.numel() for t in tensors)
+            if device.type == "cuda" and _engine.fits_on_device(n_bytes, device):
+                X_t = _engine.to_device(X_t, device)
+            batches = _engine.iterate_tensors(X_t, batch_size, device)
+            check_batch = None
+        if y_t is not None:
+            if y_t.is_floating_point() and float_dtype is not None:
+                y_t = y_t.to(float_dtype)
+            y_t = y_t.to(device)
+        if self.criterion is not None:
+            loss_fn = _engine.CallableLoss(self.criterion)
+        elif self.head == "prototype":
+            loss_fn = _engine.PrototypeLoss(len(self.classes_), self.measure)
+        else:
+            probabilities = (
+                isinstance(self.net, NeuralNet)
+                and isinstance(net.criterion, type)
+                and issubclass(net.criterion, torch.nn.NLLLoss)
+            )
+            loss_fn = _engine.LogitLoss(self.measure, probabilities, validate)
+        progress = None
+        if self.verbose:
+
+            def progress(it):
+                return tqdm(it, desc="DLC subnets", unit="subnet")
+
+        flags = [m.training for m in module.modules()]
+        module.eval()
+        try:
+            hardness, matrix = _engine.score_subnets(
+                module,
+                masks,
+                batches,
+                y_t,
+                n_samples,
+                loss_fn,
+                head=head if self.head == "prototype" else None,
+                keep_matrix=self.store_subnet_scores,
+                amp_dtype=torch.bfloat16 if self.amp else None,
+                check_batch=check_batch,
+                progress=progress,
+            )
+        finally:
+            for m, flag in zip(module.modules(), flags):
+                m.training = flag
+        return {
+            "hardness": hardness,
+            "matrix": matrix,
+            "sparsities": masks.sparsities,
+            "n_masked": masks.n_weights,
+            "head_layer": head_name,
+        }
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Score every sample of ``X``; the network is not trained.
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor, dict of arrays or torch Dataset
+            Inputs of the network, ``n_samples`` first. Floating-point arrays
+            are cast to the dtype of the network's parameters. A Dataset is
+            streamed in batches through the skorch net's ``iterator_valid``;
+            its items may be ``x`` or ``(x, target)`` (the target is ignored:
+            pass the labels as ``y``).
+        y : array-like of shape (n_samples,)
+            Class labels. With ``criterion``, any per-sample targets (or None).
+
+        Returns
+        -------
+        self : DLCHardness
+            The fitted scorer.
+        """
+        self._check_params()
+        net, module = self._skorch_net()
+        device = self._resolve_device(net, module)
+        X = self._validate_X(X, reset=True)
+        n_samples = _n_samples(X)
+        if n_samples < 1:
+            raise ValueError("X has 0 samples; at least 1 is required.")
+        y_t, classes, validate = self._encode_targets(y, n_samples, net)
+        if classes is not None:
+            self.classes_ = classes
+
+        def compute():
+            return self._compute(X, y_t, n_samples, net, module, device, validate)
+
+        memory = check_memory(self.memory)
+        if isinstance(memory, Memory) and memory.location is not None:
+            cacheable = not isinstance(X, Dataset) or isinstance(X, torch.Tensor)
+            if cacheable:
+                params = {
+                    k: v
+                    for k, v in self.get_params(deep=False).items()
+                    if k not in ("net", "memory", "verbose")
+                }
+                params["device"] = str(device)
+                params["criterion"] = (
+                    None
+                    if self.criterion is None
+                    else getattr(self.criterion, "__qualname__", repr(self.criterion))
+                )
+                X_key = (
+                    {k: v.cpu().numpy() for k, v in X.items()}
+                    if isinstance(X, dict)
+                    else (X.cpu().numpy() if isinstance(X, torch.Tensor) else X)
+                )
+                cached = memory.cache(_cached_scores, ignore=["compute"])
+                result = cached(
+                    _state_digest(module),
+                    params,
+                    X_key,
+                    None if y_t is None else y_t.numpy(),
+                    compute=compute,
+                )
+            else:
+                result = compute()
+        else:
+            result = compute()
+        self.hardness_ = result["hardness"]
+        self.sparsities_ = result["sparsities"]
+        self.n_masked_weights_ = result["n_masked"]
+        self.head_layer_ = result["head_layer"]
+        if result["matrix"] is not None:
+            self.subnet_scores_ = result["matrix"]
+        return self
+
+    def transform(self, X):
+        """Return ``X`` unchanged (the scorer does not alter features).
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor, dict of arrays or torch Dataset
+            Input data.
+
+        Returns
+        -------
+        X : same as input
+            The input, unchanged.
+        """
+        check_is_fitted(self, "hardness_")
+        validated = self._validate_X(X, reset=False)
+        if isinstance(X, (np.ndarray, torch.Tensor, dict, Dataset)) or hasattr(
+            X, "iloc"
+        ):
+            return X
+        return validated
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return ``X`` marked with ``hardness_`` for a next sampler.
+
+        The content of ``X`` is returned unchanged (no copy of the data); a
+        :class:`FlexRandSampler` that directly follows in a pipeline reads the
+        scores from the mark and removes it.
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor, dict of arrays or torch Dataset
+            Input data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **fit_params : dict
+            Passed to :meth:`fit`.
+
+        Returns
+        -------
+        X : same content as input
+            ``X``, carrying the scores for the next pipeline step.
+        """
+        self.fit(X, y, **fit_params)
+        return attach_hardness(self.transform(X), self.hardness_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        return tags
