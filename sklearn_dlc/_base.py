@@ -1,0 +1,232 @@
+"""Shared scikit-learn glue of the hardness scorers: nets, devices, data."""
+
+import warnings
+
+import numpy as np
+import torch
+from scipy.sparse import issparse
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+from sklearn_compat.utils.validation import validate_data
+from skorch import NeuralNet
+from torch.utils.data import Dataset
+
+from . import _engine
+from ._scored import attach_hardness
+
+
+def _n_samples(X):
+    if isinstance(X, dict):
+        lengths = {k: len(v) for k, v in X.items()}
+        if not lengths or len(set(lengths.values())) != 1:
+            raise ValueError(
+                "X as a dict must map names to arrays that all have n_samples "
+                f"rows; got lengths {lengths}."
+            )
+        return next(iter(lengths.values()))
+    return len(X)
+
+
+def _check_finite_tensor(t):
+    if t.is_floating_point() and not torch.isfinite(t).all():
+        raise ValueError("Input X contains NaN or infinity.")
+
+
+def _check_finite_batch(xb):
+    for t in xb.values() if isinstance(xb, dict) else [xb]:
+        if isinstance(t, torch.Tensor):
+            _check_finite_tensor(t)
+
+
+def net_class_indices(y, net):
+    """Map labels to output columns of ``net`` (its ``classes_`` if it has any).
+
+    Returns the indices and a validator of the net's output, or None.
+    """
+    try:
+        net_classes = net.classes_
+    except AttributeError:
+        net_classes = None
+    if net_classes is not None:
+        net_classes = np.asarray(net_classes)
+        lookup = {label: i for i, label in enumerate(net_classes.tolist())}
+        unknown = sorted({v for v in y.tolist() if v not in lookup}, key=str)
+        if unknown:
+            raise ValueError(
+                f"With head='model', every label in y must be one of the "
+                f"net's classes {net_classes.tolist()}; unknown: {unknown}."
+            )
+        return np.array([lookup[v] for v in y.tolist()]), None
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0:
+        raise ValueError(
+            "With head='model' and a net without `classes`, y must hold "
+            "integer class indices >= 0 (the output columns of the net); "
+            f"got labels {np.unique(y)[:10].tolist()}."
+        )
+    top = int(y.max())
+
+    def validate(output):
+        if output.ndim != 2 or output.shape[1] <= top:
+            raise ValueError(
+                "With head='model', y holds class indices up to "
+                f"{top}, but the net outputs shape {tuple(output.shape)}: "
+                "labels unknown to the net."
+            )
+
+    return y, validate
+
+
+# -- scoring -----------------------------------------------------------
+
+
+class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Base class of the scorers: ``fit`` sets ``hardness_``, X passes through.
+
+    Subclasses hold a ``net`` parameter and may use ``batch_size`` and
+    ``device`` parameters; they implement ``fit``.
+    """
+
+    def _skorch_net(self):
+        net = self.net
+        if not isinstance(net, NeuralNet):
+            net = NeuralNet(module=net, criterion=torch.nn.CrossEntropyLoss)
+        module = net.module_ if getattr(net, "initialized_", False) else net.module
+        if not isinstance(module, torch.nn.Module):
+            raise TypeError(
+                "net must hold a pre-trained torch.nn.Module instance; its "
+                f"module is {module!r}. DLCHardness never trains the network, "
+                "so pass NeuralNet(module=<pre-trained module instance>)."
+            )
+        if not any(True for _ in module.parameters()):
+            raise ValueError("net has no parameters to mask.")
+        return net, module
+
+    def _resolve_device(self, net, module):
+        requested = self.device if self.device is not None else net.device
+        if requested is None:
+            return next(module.parameters()).device
+        device = torch.device(requested)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            name = "device" if self.device is not None else "net.device"
+            raise ValueError(
+                f"{name}={requested!r} asks for CUDA, which is not available."
+            )
+        return device
+
+    def _validate_X(self, X, reset):
+        """Validate X; array-likes go through scikit-learn's checks."""
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            return X
+        if isinstance(X, torch.Tensor):
+            _check_finite_tensor(X)
+            return X
+        if isinstance(X, dict) and not issparse(X):
+            _n_samples(X)
+            out = {}
+            for key, value in X.items():
+                value = torch.as_tensor(
+                    value if isinstance(value, torch.Tensor) else np.asarray(value)
+                )
+                _check_finite_tensor(value)
+                out[key] = value
+            return out
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            allow_nd=True,
+            dtype="numeric",
+            ensure_all_finite=True,
+        )
+
+    def _to_tensor(self, X, float_dtype):
+        def convert(a):
+            if isinstance(a, torch.Tensor):
+                t = a
+            else:
+                with warnings.catch_warnings():
+                    # Read-only arrays (memmaps) are fine: nothing writes to X.
+                    warnings.filterwarnings("ignore", "The given NumPy array")
+                    t = torch.from_numpy(np.ascontiguousarray(a))
+            if t.is_floating_point() and float_dtype is not None:
+                t = t.to(float_dtype)
+            return t
+
+        if isinstance(X, dict):
+            return {k: convert(v) for k, v in X.items()}
+        return convert(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
+
+    def _make_batches(self, X, net, device, float_dtype, batch_size):
+        """Return ``(batches, check_batch)`` for ``_engine.score_subnets``.
+
+        In-memory data is batched by slicing, much cheaper than skorch's
+        sample-by-sample DataLoader; a Dataset streams through the net's
+        ``iterator_valid`` and is checked for NaN batch by batch.
+        """
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            kwargs = net.get_params_for("iterator_valid")
+            kwargs.update(batch_size=batch_size, shuffle=False)
+            batches = _engine.iterate_loader(
+                lambda: net.iterator_valid(X, **kwargs), device
+            )
+            check_batch = _check_finite_batch
+        else:
+            X_t = self._to_tensor(X, float_dtype)
+            tensors = X_t.values() if isinstance(X_t, dict) else [X_t]
+            n_bytes = sum(t.element_size() * t.numel() for t in tensors)
+            if device.type == "cuda" and _engine.fits_on_device(n_bytes, device):
+                X_t = _engine.to_device(X_t, device)
+            batches = _engine.iterate_tensors(X_t, batch_size, device)
+            check_batch = None
+        return batches, check_batch
+
+    def transform(self, X):
+        """Return ``X`` unchanged (the scorer does not alter features).
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor, dict of arrays or torch Dataset
+            Input data.
+
+        Returns
+        -------
+        X : same as input
+            The input, unchanged.
+        """
+        check_is_fitted(self, "hardness_")
+        validated = self._validate_X(X, reset=False)
+        if isinstance(X, (np.ndarray, torch.Tensor, dict, Dataset)) or hasattr(
+            X, "iloc"
+        ):
+            return X
+        return validated
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return ``X`` marked with ``hardness_`` for a next sampler.
+
+        The content of ``X`` is returned unchanged (no copy of the data); a
+        :class:`FlexRandSampler` that directly follows in a pipeline reads the
+        scores from the mark and removes it.
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor, dict of arrays or torch Dataset
+            Input data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        **fit_params : dict
+            Passed to :meth:`fit`.
+
+        Returns
+        -------
+        X : same content as input
+            ``X``, carrying the scores for the next pipeline step.
+        """
+        self.fit(X, y, **fit_params)
+        return attach_hardness(self.transform(X), self.hardness_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.input_tags.allow_nan = False
+        return tags
