@@ -1,0 +1,286 @@
+"""Which samples to keep, given their hardness: FlexRand and the baselines.
+
+Pure NumPy, no estimator classes: the scikit-learn / imbalanced-learn glue
+lives in ``_flexrand_sampler.py``.
+"""
+
+from numbers import Real
+from typing import NamedTuple
+
+import numpy as np
+
+STRATEGIES = ("flexrand", "easy", "hard", "random")
+
+
+class FlexRandCounts(NamedTuple):
+    """How many samples of one class FlexRand keeps, and from where."""
+
+    easy_pool: int
+    """Size of the easy pool: the ``round(split * n_c)`` easiest samples."""
+    easy: int
+    """Samples drawn from the easy pool."""
+    hard: int
+    """Samples drawn from the hard pool (the other ``n_c - easy_pool``)."""
+
+
+def _round(x):
+    """Round half up (x >= 0): 2.5 -> 3, unlike Python's half-to-even round.
+
+    Half up makes the two pools of ``pruning_rate=0`` add up to the whole
+    class: round(x) + round(n_c - x) == n_c, or n_c + 1 when x ends in .5,
+    which the pool clipping brings back to n_c. Float noise is snapped away
+    first: (1 - 0.9) * 5 is 0.49999999999999989, and must round like 0.5.
+    """
+    return int(np.floor(round(x, 9) + 0.5))
+
+
+def _check_rate(pruning_rate):
+    if (
+        not isinstance(pruning_rate, Real)
+        or isinstance(pruning_rate, bool)
+        or not 0 <= pruning_rate < 1
+    ):
+        raise ValueError(
+            f"pruning_rate must be a float in [0, 1), got {pruning_rate!r}."
+        )
+
+
+def _check_split(split):
+    if not isinstance(split, Real) or isinstance(split, bool) or not 0 < split < 1:
+        raise ValueError(f"split must be a float in (0, 1), got {split!r}.")
+
+
+def keep_count(n_c, pruning_rate):
+    """Number of samples a top-K or random selection keeps out of ``n_c``.
+
+    ``round((1 - pruning_rate) * n_c)``, halves rounded up, but at least one
+    sample of a non-empty class.
+
+    Parameters
+    ----------
+    n_c : int
+        Number of samples of the class.
+    pruning_rate : float in [0, 1)
+        Fraction of the class that is removed.
+
+    Returns
+    -------
+    k : int
+
+    Examples
+    --------
+    >>> from sklearn_dlc._selection import keep_count
+    >>> keep_count(10, 0.8), keep_count(3, 0.9)
+    (2, 1)
+    """
+    _check_rate(pruning_rate)
+    if n_c <= 0:
+        return 0
+    return min(n_c, max(1, _round((1 - pruning_rate) * n_c)))
+
+
+def flexrand_counts(n_c, pruning_rate, split=0.5):
+    """FlexRand's per-class counts for a class of ``n_c`` samples.
+
+    With the keep ratio ``b = 1 - pruning_rate`` and ``split`` (gamma), the
+    easy pool holds the ``round(gamma * n_c)`` easiest samples and the hard
+    pool the rest. If ``gamma <= 0.5``: ``e = min(gamma, b / 2)``,
+    ``h = b - e``; otherwise ``h = min(1 - gamma, b / 2)``, ``e = b - h``.
+    ``round(e * n_c)`` samples are drawn from the easy pool and
+    ``round(h * n_c)`` from the hard pool, where ``round`` rounds halves up
+    (2.5 -> 3).
+
+    Rounding can make these counts disagree with the pools, so two
+    adjustments follow, in this order:
+
+    1. A count larger than its pool is clipped to the pool and the excess
+       moves to the other pool as far as that pool has room, so the total
+       is ``min(n_c, round(e * n_c) + round(h * n_c))``.
+    2. A non-empty class never loses all its samples: if both counts are 0,
+       one sample is kept from the pool with the larger unrounded share
+       (``e * n_c`` against ``h * n_c``; a tie goes to the easy pool), or from
+       the other pool if that one is empty.
+
+    Because each pool's count is rounded on its own, the total may differ by
+    one from ``round(b * n_c)``; with ``pruning_rate=0`` it is always
+    ``n_c``.
+
+    Parameters
+    ----------
+    n_c : int
+        Number of samples of the class.
+    pruning_rate : float in [0, 1)
+        Fraction of the class that is removed.
+    split : float in (0, 1), default=0.5
+        The easy/hard boundary gamma, as a fraction of the class.
+
+    Returns
+    -------
+    counts : FlexRandCounts
+        ``(easy_pool, easy, hard)``.
+
+    Examples
+    --------
+    >>> from sklearn_dlc._selection import flexrand_counts
+    >>> flexrand_counts(100, 0.8, split=0.05)
+    FlexRandCounts(easy_pool=5, easy=5, hard=15)
+    >>> flexrand_counts(100, 0.8, split=0.5)
+    FlexRandCounts(easy_pool=50, easy=10, hard=10)
+    """
+    _check_rate(pruning_rate)
+    _check_split(split)
+    n_c = int(n_c)
+    if n_c <= 0:
+        return FlexRandCounts(0, 0, 0)
+    b = 1 - pruning_rate
+    if split <= 0.5:
+        e = min(split, b / 2)
+        h = b - e
+    else:
+        h = min(1 - split, b / 2)
+        e = b - h
+    easy_pool = _round(split * n_c)
+    hard_pool = n_c - easy_pool
+    n_easy, n_hard = _round(e * n_c), _round(h * n_c)
+
+    if n_easy > easy_pool:
+        n_hard += n_easy - easy_pool
+        n_easy = easy_pool
+    if n_hard > hard_pool:
+        n_easy += n_hard - hard_pool
+        n_hard = hard_pool
+    # Both counts rounded up can ask for n_c + 1 samples: drop the surplus.
+    n_easy = min(n_easy, easy_pool)
+
+    if n_easy + n_hard == 0:
+        prefer_easy = e * n_c >= h * n_c
+        if (prefer_easy and easy_pool > 0) or hard_pool == 0:
+            n_easy = 1
+        else:
+            n_hard = 1
+    return FlexRandCounts(easy_pool, n_easy, n_hard)
+
+
+def check_hardness(hardness, n_samples, name="hardness"):
+    """Validate hardness scores and return them as a 1-D float array.
+
+    Parameters
+    ----------
+    hardness : array-like of shape (n_samples,)
+        One score per sample, higher = harder. Infinite values are allowed
+        (they sort), NaN is not.
+    n_samples : int
+        Expected number of scores.
+    name : str, default="hardness"
+        Name used in error messages.
+
+    Returns
+    -------
+    hardness : ndarray of shape (n_samples,), dtype float64
+
+    Raises
+    ------
+    TypeError
+        If the scores are not numeric.
+    ValueError
+        If they are not 1-D, have the wrong length, or contain NaN.
+    """
+    try:
+        values = np.asarray(hardness, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{name} must be an array of numbers, got {type(hardness).__name__} "
+            f"that cannot be converted to float: {exc}"
+        ) from exc
+    if values.ndim != 1:
+        raise ValueError(
+            f"{name} must be 1-D with one score per sample, got shape {values.shape}."
+        )
+    if values.shape[0] != n_samples:
+        raise ValueError(
+            f"{name} has {values.shape[0]} values but X has {n_samples} samples; "
+            "they must match."
+        )
+    if np.isnan(values).any():
+        raise ValueError(
+            f"{name} contains NaN (at index {int(np.flatnonzero(np.isnan(values))[0])})"
+            "; every sample needs a score."
+        )
+    return values
+
+
+def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rng=None):
+    """Indices of the samples to keep, selected class by class.
+
+    Within a class, samples are ordered by hardness with a stable sort, so
+    equal scores are ordered by position (the earlier one counts as easier)
+    and the result is deterministic given ``rng``.
+
+    Parameters
+    ----------
+    hardness : array-like of shape (n_samples,)
+        Scores, higher = harder. NaN is rejected.
+    y : array-like of shape (n_samples,)
+        Class labels.
+    pruning_rate : float in [0, 1)
+        Fraction of every class that is removed.
+    split : float in (0, 1), default=0.5
+        The easy/hard boundary gamma (``strategy="flexrand"`` only); see
+        :func:`flexrand_counts`.
+    strategy : {"flexrand", "easy", "hard", "random"}, default="flexrand"
+        ``"flexrand"``: random draws from the easy and the hard pool, sized
+        by :func:`flexrand_counts`. ``"easy"`` / ``"hard"``: the
+        :func:`keep_count` easiest / hardest samples. ``"random"``:
+        :func:`keep_count` samples drawn uniformly (stratified random).
+    rng : numpy.random.Generator, numpy.random.RandomState, int or None
+        Source of randomness of ``"flexrand"`` and ``"random"``; classes are
+        drawn in the sorted order of their labels.
+
+    Returns
+    -------
+    indices : ndarray of shape (n_kept,), dtype intp
+        Sorted positions of the kept samples. Every class keeps at least one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_dlc._selection import select_indices
+    >>> y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    >>> hardness = np.array([0.9, 0.1, 0.5, 0.3, 0.2, 0.8, 0.4, 0.6])
+    >>> select_indices(hardness, y, 0.5, strategy="easy")
+    array([1, 3, 4, 6])
+    >>> select_indices(hardness, y, 0.5, strategy="hard")
+    array([0, 2, 5, 7])
+    """
+    _check_rate(pruning_rate)
+    _check_split(split)
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}.")
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, got shape {y.shape}.")
+    hardness = check_hardness(hardness, y.shape[0])
+    if not isinstance(rng, np.random.Generator | np.random.RandomState):
+        rng = np.random.default_rng(rng)
+
+    _, inverse, class_sizes = np.unique(y, return_inverse=True, return_counts=True)
+    # lexsort is stable: by class, then by hardness, then by position.
+    order = np.lexsort((hardness, inverse.ravel()))
+    kept = []
+    for members in np.split(order, np.cumsum(class_sizes)[:-1]):
+        n_c = members.shape[0]
+        if strategy == "flexrand":
+            counts = flexrand_counts(n_c, pruning_rate, split)
+            easy_pool = members[: counts.easy_pool]
+            hard_pool = members[counts.easy_pool :]
+            kept.append(rng.permutation(easy_pool)[: counts.easy])
+            kept.append(rng.permutation(hard_pool)[: counts.hard])
+        else:
+            k = keep_count(n_c, pruning_rate)
+            if strategy == "easy":
+                kept.append(members[:k])
+            elif strategy == "hard":
+                kept.append(members[n_c - k :])
+            else:
+                kept.append(rng.permutation(members)[:k])
+    return np.sort(np.concatenate(kept)).astype(np.intp, copy=False)

@@ -1,0 +1,226 @@
+from fractions import Fraction
+from math import floor
+
+import numpy as np
+import pytest
+
+from sklearn_dlc._selection import (
+    check_hardness,
+    flexrand_counts,
+    keep_count,
+    select_indices,
+)
+
+PRUNING_RATES = [0.0, 0.1, 0.3, 0.5, 0.8, 0.9, 0.95, 0.99]
+SPLITS = [0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.95]
+CLASS_SIZES = [1, 2, 3, 5, 7, 10, 33, 100, 101]
+
+
+def _round_half_up(x):
+    return floor(x + Fraction(1, 2))
+
+
+def _reference(n_c, pruning_rate, split):
+    """The DESIGN.md formula in exact arithmetic, before any adjustment."""
+    b = 1 - Fraction(str(pruning_rate))
+    g = Fraction(str(split))
+    if g <= Fraction(1, 2):
+        e = min(g, b / 2)
+        h = b - e
+    else:
+        h = min(1 - g, b / 2)
+        e = b - h
+    return _round_half_up(g * n_c), _round_half_up(e * n_c), _round_half_up(h * n_c)
+
+
+def _pools(hardness, y, label, easy_pool):
+    members = np.flatnonzero(y == label)
+    ranked = members[np.argsort(hardness[members], kind="stable")]
+    return ranked[:easy_pool], ranked[easy_pool:]
+
+
+@pytest.mark.parametrize("pruning_rate", PRUNING_RATES)
+@pytest.mark.parametrize("split", SPLITS)
+def test_flexrand_counts_follow_the_formula(pruning_rate, split):
+    for n_c in CLASS_SIZES:
+        easy_pool, n_easy, n_hard = _reference(n_c, pruning_rate, split)
+        counts = flexrand_counts(n_c, pruning_rate, split)
+        assert counts.easy_pool == easy_pool
+        if n_easy <= easy_pool and n_hard <= n_c - easy_pool and n_easy + n_hard:
+            assert (counts.easy, counts.hard) == (n_easy, n_hard)
+        else:
+            # A pool overflowed or the class would be wiped out.
+            assert 0 <= counts.easy <= counts.easy_pool
+            assert 0 <= counts.hard <= n_c - counts.easy_pool
+            total = counts.easy + counts.hard
+            assert total == max(1, min(n_c, n_easy + n_hard))
+
+
+@pytest.mark.parametrize(
+    "n_c, pruning_rate, split, expected",
+    [
+        (100, 0.8, 0.05, (5, 5, 15)),  # keeps the whole easiest block
+        (100, 0.8, 0.5, (50, 10, 10)),  # stratified random
+        (100, 0.8, 0.9, (90, 10, 10)),
+        (100, 0.5, 0.2, (20, 20, 30)),
+        (100, 0.2, 0.9, (90, 70, 10)),
+        (10, 0.5, 0.5, (5, 3, 3)),  # halves round up: 2.5 -> 3
+        (5, 0.0, 0.5, (3, 3, 2)),  # 3 + 3 > 5: the hard draw is clipped
+        (5, 0.1, 0.7, (4, 4, 1)),  # hard asks 2 of a pool of 1: 1 moves
+        (5, 0.9, 0.5, (3, 1, 0)),  # would keep 0: one from the easy pool
+        (1, 0.5, 0.3, (0, 0, 1)),  # empty easy pool: the one is hard
+        (0, 0.5, 0.5, (0, 0, 0)),
+    ],
+)
+def test_flexrand_counts_worked_examples(n_c, pruning_rate, split, expected):
+    assert tuple(flexrand_counts(n_c, pruning_rate, split)) == expected
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_no_pruning_keeps_every_sample(split):
+    for n_c in range(1, 60):
+        counts = flexrand_counts(n_c, 0.0, split)
+        assert counts.easy + counts.hard == n_c
+
+
+def test_float_noise_is_rounded_like_the_exact_value():
+    # (1 - 0.9) * 5 == 0.4999999999999999 in floats; exactly 0.5.
+    assert keep_count(5, 0.9) == 1
+    assert keep_count(15, 0.9) == 2  # 1.5 -> 2
+    assert flexrand_counts(30, 0.9, 0.5) == (15, 2, 2)  # 1.5 each
+
+
+@pytest.mark.parametrize("pruning_rate", PRUNING_RATES)
+@pytest.mark.parametrize("split", SPLITS)
+def test_select_indices_draws_the_counts_from_each_pool(pruning_rate, split):
+    rng = np.random.RandomState(0)
+    sizes = [1, 2, 5, 10, 33]
+    y = rng.permutation(np.repeat(np.arange(len(sizes)), sizes))
+    hardness = rng.normal(size=y.size)
+
+    kept = select_indices(hardness, y, pruning_rate, split, rng=0)
+
+    assert np.all(np.diff(kept) > 0)
+    for label, n_c in enumerate(sizes):
+        counts = flexrand_counts(n_c, pruning_rate, split)
+        easy, hard = _pools(hardness, y, label, counts.easy_pool)
+        assert np.isin(kept, easy).sum() == counts.easy
+        assert np.isin(kept, hard).sum() == counts.hard
+
+
+@pytest.mark.parametrize("strategy", ["easy", "hard"])
+@pytest.mark.parametrize("pruning_rate", [0.0, 0.3, 0.5, 0.8, 0.99])
+def test_top_k_baselines_are_exact(strategy, pruning_rate):
+    rng = np.random.RandomState(1)
+    y = np.array(["cat"] * 40 + ["dog"] * 25 + ["eel"] * 3)
+    hardness = rng.uniform(size=y.size)
+
+    kept = select_indices(hardness, y, pruning_rate, strategy=strategy)
+
+    expected = []
+    for label in np.unique(y):
+        members = np.flatnonzero(y == label)
+        k = keep_count(members.size, pruning_rate)
+        ranked = members[np.argsort(hardness[members])]
+        expected.append(ranked[:k] if strategy == "easy" else ranked[-k:])
+    np.testing.assert_array_equal(kept, np.sort(np.concatenate(expected)))
+
+
+@pytest.mark.parametrize("pruning_rate", [0.0, 0.5, 0.9])
+def test_random_baseline_is_stratified_and_ignores_hardness(pruning_rate):
+    y = np.repeat([3, 7, 9], [50, 20, 4])
+    kept = select_indices(np.zeros(y.size), y, pruning_rate, strategy="random", rng=0)
+    for label in (3, 7, 9):
+        assert (y[kept] == label).sum() == keep_count((y == label).sum(), pruning_rate)
+    other = select_indices(
+        np.arange(y.size, dtype=float), y, pruning_rate, strategy="random", rng=0
+    )
+    np.testing.assert_array_equal(kept, other)
+
+
+def test_flexrand_draws_every_member_of_a_pool_over_seeds():
+    y = np.zeros(20, dtype=int)
+    y[:2] = 1
+    hardness = np.arange(20, dtype=float)
+    seen = np.zeros(20, dtype=bool)
+    for seed in range(100):
+        seen[select_indices(hardness, y, 0.5, 0.5, rng=seed)] = True
+    assert seen.all()
+
+
+@pytest.mark.parametrize("strategy", ["flexrand", "easy", "hard", "random"])
+@pytest.mark.parametrize("split", [0.05, 0.5, 0.95])
+def test_every_class_keeps_at_least_one_sample(strategy, split):
+    y = np.array([0] * 50 + [1, 2, 2, 3, 3, 3])
+    kept = select_indices(
+        np.linspace(0, 1, y.size), y, 0.99, split, strategy=strategy, rng=0
+    )
+    np.testing.assert_array_equal(np.unique(y[kept]), [0, 1, 2, 3])
+
+
+@pytest.mark.parametrize("strategy", ["flexrand", "random"])
+@pytest.mark.parametrize(
+    "make_rng", [int, np.random.RandomState, np.random.default_rng]
+)
+def test_same_seed_same_selection(strategy, make_rng):
+    rng = np.random.RandomState(2)
+    y = rng.randint(0, 4, size=300)
+    hardness = rng.normal(size=300)
+    first = select_indices(hardness, y, 0.7, 0.3, strategy, rng=make_rng(42))
+    again = select_indices(hardness, y, 0.7, 0.3, strategy, rng=make_rng(42))
+    other = select_indices(hardness, y, 0.7, 0.3, strategy, rng=make_rng(43))
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_ties_are_broken_by_position():
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+    hardness = np.zeros(8)
+    np.testing.assert_array_equal(
+        select_indices(hardness, y, 0.5, strategy="easy"), [0, 1, 2, 3]
+    )
+    np.testing.assert_array_equal(
+        select_indices(hardness, y, 0.5, strategy="hard"), [4, 5, 6, 7]
+    )
+    # With a tiny split the easy pool is the first sample of each class.
+    kept = select_indices(hardness, y, 0.5, split=0.25, rng=0)
+    assert {0, 1} <= set(kept.tolist())
+
+
+def test_infinite_hardness_sorts_last():
+    y = np.zeros(4, dtype=int)
+    y[0] = 1
+    hardness = np.array([0.0, np.inf, 1.0, -np.inf])
+    np.testing.assert_array_equal(
+        select_indices(hardness, y, 0.5, strategy="hard"), [0, 1, 2]
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"pruning_rate": 1.0}, "pruning_rate"),
+        ({"pruning_rate": -0.1}, "pruning_rate"),
+        ({"pruning_rate": "0.5"}, "pruning_rate"),
+        ({"split": 0.0}, "split"),
+        ({"split": 1.0}, "split"),
+        ({"strategy": "hardest"}, "strategy"),
+        ({"hardness": np.ones(5)}, "hardness has 5 values"),
+        ({"hardness": np.array([0.1, np.nan, 0.3, 0.4, 0.5, 0.6])}, "hardness.*NaN"),
+        ({"hardness": np.ones((6, 1))}, "hardness must be 1-D"),
+    ],
+)
+def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
+    args = {
+        "hardness": np.arange(6.0),
+        "y": np.array([0, 0, 0, 1, 1, 1]),
+        "pruning_rate": 0.5,
+        **kwargs,
+    }
+    with pytest.raises(ValueError, match=match):
+        select_indices(**args)
+
+
+def test_non_numeric_hardness_is_a_type_error():
+    with pytest.raises(TypeError, match="hardness must be an array of numbers"):
+        check_hardness(["easy", "hard"], 2)
