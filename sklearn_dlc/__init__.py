@@ -7,6 +7,25 @@ mix of easy and hard samples of every class.
 
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
+from ._pretrained import (
+    DigitsCNN,
+    fine_tune,
+    load_digits_cnn,
+    load_mnist_as_digits,
+    mnist_to_digits,
+    pretrained_metadata,
+    to_digits_input,
+)
 
-__all__ = ["DLCHardness", "FlexRandSampler"]
+__all__ = [
+    "DLCHardness",
+    "DigitsCNN",
+    "FlexRandSampler",
+    "fine_tune",
+    "load_digits_cnn",
+    "load_mnist_as_digits",
+    "mnist_to_digits",
+    "pretrained_metadata",
+    "to_digits_input",
+]
 __version__ = "0.1.0.dev0"
