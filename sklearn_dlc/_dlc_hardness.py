@@ -28,7 +28,7 @@ def _state_digest(module):
     """Content hash of a module's weights and buffers (stable across copies)."""
     h = hashlib.sha256(type(module).__qualname__.encode())
     for name, t in module.state_dict().items():
-        t = t.detach().cpu().contiguous()
+        t = t.detach().cpu().contiguous().reshape(-1)
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()

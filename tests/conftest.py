@@ -22,7 +22,9 @@ class TinyCNN(nn.Module):
         self.head = nn.Linear(16, n_classes)
 
     def forward(self, x):
-        if x.ndim == 3:
+        if x.ndim == 2:
+            x = x.reshape(-1, 1, 8, 8)
+        elif x.ndim == 3:
             x = x.unsqueeze(1)
         return self.head(self.features(x))
 
