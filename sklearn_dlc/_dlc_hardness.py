@@ -154,7 +154,12 @@ class DLCHardness(BaseHardness):
 
     Memory: one extra copy of the masked weights lives on the device while
     scoring, plus the dense features (n_samples x n_features) for the
-    prototype head.
+    prototype head. In-memory data is moved to the GPU once when it takes
+    less than a quarter of the free GPU memory, else batch by batch.
+
+    On GPUs, PyTorch runs convolutions in TF32 by default, which moves scores
+    by up to a few percent relative to float32; set
+    ``torch.backends.cudnn.allow_tf32 = False`` for float32 results.
 
     Examples
     --------

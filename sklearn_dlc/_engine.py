@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 MASKED_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)
+_PENDING_ELEMENTS = 1 << 22
 
 
 def find_head(module, head_layer=None):
@@ -187,31 +188,26 @@ class _FeatureTap:
         self._handle.remove()
 
 
-def _true_class_scores(logits, y, score, log_inputs=False):
+def _true_class_scores(logits, y, measure, log_inputs=False):
     logits = logits if logits.dtype == torch.float64 else logits.float()
     logp = logits if log_inputs else torch.log_softmax(logits, dim=1)
     logp_true = logp.gather(1, y.view(-1, 1)).squeeze(1)
-    return -logp_true if score == "loss" else 1.0 - logp_true.exp()
+    return -logp_true if measure == "loss" else 1.0 - logp_true.exp()
 
 
 def prototype_logits(features, prototypes):
-    """Logits ``1 / ||z - mu_c||_2`` of the prototype head."""
-    if features.shape[0] * prototypes.numel() <= 1 << 22:
-        # Direct differences in float64: 1/d logits saturate the softmax, so
-        # small losses need the extra precision; at this size it is cheap.
-        diff = features.double()[:, None, :] - prototypes.double()[None]
-        dist = diff.square().sum(-1).sqrt()
-    else:
-        # No matrix-product shortcut: |a|^2 + |b|^2 - 2ab cancels badly when a
-        # sample lies close to its prototype.
-        dist = torch.cdist(
-            features.float(),
-            prototypes.float(),
-            compute_mode="donot_use_mm_for_euclid_dist",
-        )
+    """Logits ``1 / ||z - mu_c||_2`` of the prototype head, in float64.
+
+    1/d logits saturate the softmax, so small losses need the precision; in
+    float64 the matrix-product form of the squared distance keeps plenty of
+    digits even for a sample lying close to its prototype.
+    """
+    z = features.double()
+    mu = prototypes.double()
+    sq = z.square().sum(1, keepdim=True) + mu.square().sum(1) - 2.0 * (z @ mu.T)
     # A class with one sample has its own feature vector as prototype; the
     # clamp keeps its logit finite so the loss is ~0 instead of NaN.
-    return 1.0 / dist.clamp_min(1e-12)
+    return 1.0 / sq.clamp_min(0).sqrt().clamp_min(1e-12)
 
 
 class PrototypeLoss:
@@ -219,20 +215,24 @@ class PrototypeLoss:
 
     needs_dense_pass = True
 
-    def __init__(self, n_classes, score):
-        self.n_classes, self.score = n_classes, score
+    def __init__(self, n_classes, measure):
+        self.n_classes, self.measure = n_classes, measure
         self.prototypes = None
 
+    def keep(self, output, features):
+        return features
+
     def finish_dense(self, features, y):
-        n, d = features.shape
-        sums = torch.zeros(self.n_classes, d, dtype=torch.float64, device=y.device)
+        sums = torch.zeros(
+            self.n_classes, features.shape[1], dtype=torch.float64, device=y.device
+        )
         sums.index_add_(0, y, features.double())
         counts = torch.bincount(y, minlength=self.n_classes).clamp_min(1)
         self.prototypes = sums / counts[:, None]
 
-    def __call__(self, output, features, y):
+    def scores(self, features, y):
         logits = prototype_logits(features, self.prototypes)
-        return _true_class_scores(logits, y, self.score)
+        return _true_class_scores(logits, y, self.measure)
 
 
 class LogitLoss:
@@ -240,31 +240,40 @@ class LogitLoss:
 
     needs_dense_pass = False
 
-    def __init__(self, score, outputs_are_probabilities=False, validate=None):
-        self.score = score
+    def __init__(self, measure, outputs_are_probabilities=False, validate=None):
+        self.measure = measure
         self.probabilities = outputs_are_probabilities
         self.validate = validate
 
-    def __call__(self, output, features, y):
+    def keep(self, output, features):
         if self.validate is not None:
             self.validate(output)
             self.validate = None
+        return output.float()
+
+    def scores(self, output, y):
         if self.probabilities:
             # skorch's NLLLoss convention: the module outputs probabilities.
-            logp = torch.log(output.float() + torch.finfo(torch.float32).eps)
-            return _true_class_scores(logp, y, self.score, log_inputs=True)
-        return _true_class_scores(output, y, self.score)
+            logp = torch.log(output + torch.finfo(torch.float32).eps)
+            return _true_class_scores(logp, y, self.measure, log_inputs=True)
+        return _true_class_scores(output, y, self.measure)
 
 
 class CallableLoss:
-    """A user's per-sample loss ``criterion(output, y) -> (batch,)``."""
+    """A user's per-sample loss ``criterion(output, y) -> (batch,)``.
+
+    Outputs can be large (token logits), so scores are computed per batch.
+    """
 
     needs_dense_pass = False
 
     def __init__(self, criterion):
         self.criterion = criterion
 
-    def __call__(self, output, features, y):
+    def keep(self, output, features):
+        return None
+
+    def scores(self, output, y):
         loss = self.criterion(output, y)
         if not isinstance(loss, torch.Tensor) or loss.ndim != 1:
             got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss)
@@ -345,17 +354,23 @@ def score_subnets(
         if matrix is not None:
             matrix[start:stop, k] = values.float()
 
+    def flush(k, start, pending):
+        rows = torch.cat(pending) if len(pending) > 1 else pending[0]
+        stop = start + len(rows)
+        record(k, start, stop, loss_fn.scores(rows, y[start:stop]))
+
     subnets = range(n_subnets)
     if progress is not None:
         subnets = progress(subnets)
     try:
         with masks.applied(), torch.no_grad():
-            dense_features = None
             for k in subnets:
                 masks.prune_to(k)
                 dense = k == 0 and loss_fn.needs_dense_pass
-                if dense:
-                    dense_features = []
+                # Small per-sample losses are computed for many batches at
+                # once: per-batch loss kernels would cost as much as the
+                # forward pass of a small network on a GPU.
+                pending, pending_start, pending_size = [], 0, 0
                 for start, stop, xb in batches():
                     if k == 0 and check_batch is not None:
                         check_batch(xb)
@@ -364,23 +379,26 @@ def score_subnets(
                     features = None
                     if tap is not None:
                         features = tap.value.reshape(stop - start, -1).float()
-                    if dense:
-                        dense_features.append(features)
+                    kept = loss_fn.keep(output, features)
+                    if kept is None:
+                        yb = y[start:stop] if y is not None else None
+                        record(k, start, stop, loss_fn.scores(output, yb))
                         continue
-                    yb = y[start:stop] if y is not None else None
-                    record(k, start, stop, loss_fn(output, features, yb))
+                    if not pending:
+                        pending_start = start
+                    pending.append(kept)
+                    pending_size += kept.numel()
+                    if not dense and pending_size >= _PENDING_ELEMENTS:
+                        flush(k, pending_start, pending)
+                        pending, pending_size = [], 0
                 if dense:
-                    features = torch.cat(dense_features)
+                    features = torch.cat(pending)
                     loss_fn.finish_dense(features, y)
-                    for start in range(0, n_samples, 4096):
-                        stop = min(start + 4096, n_samples)
-                        record(
-                            k,
-                            start,
-                            stop,
-                            loss_fn(None, features[start:stop], y[start:stop]),
-                        )
-                    del dense_features, features
+                    rows = max(1, _PENDING_ELEMENTS // max(features.shape[1], 1))
+                    for start in range(0, n_samples, rows):
+                        flush(k, start, [features[start : start + rows]])
+                elif pending:
+                    flush(k, pending_start, pending)
     finally:
         if tap is not None:
             tap.remove()
