@@ -167,8 +167,8 @@ class FlexRandSampler(BaseSampler):
 
     References
     ----------
-    .. [1] W. Jiang, Y. Chen, H. Fu, G. Liu. "Exploring Learning Complexity
-       for Efficient Downstream Dataset Pruning", ICLR 2025.
+    .. [1] W. Jiang, Z. Liu, Z. Xie, S. Zhang, B. Jing, H. Wei. "Exploring
+       Learning Complexity for Efficient Downstream Dataset Pruning", ICLR 2025.
        arXiv:2402.05356.
 
     Examples
