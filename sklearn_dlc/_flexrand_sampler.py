@@ -393,13 +393,6 @@ class FlexRandSampler(BaseSampler):
             )
         return check_hardness(scores, n_samples, name="scorer's hardness_")
 
-    def _more_tags(self):
-        return {
-            "sample_indices": True,
-            "allow_nan": True,
-            "X_types": ["2darray", "3darray", "sparse", "dataframe"],
-        }
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.sampler_tags.sample_indices = True
