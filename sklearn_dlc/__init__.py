@@ -5,6 +5,7 @@ Complexity (Jiang et al., ICLR 2025); ``FlexRandSampler`` keeps a randomized
 mix of easy and hard samples of every class.
 """
 
+from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
 from ._pretrained import (
@@ -16,11 +17,14 @@ from ._pretrained import (
     pretrained_metadata,
     to_digits_input,
 )
+from ._training_hardness import TrainingDynamicsHardness
 
 __all__ = [
+    "ConfidenceHardness",
     "DLCHardness",
     "DigitsCNN",
     "FlexRandSampler",
+    "TrainingDynamicsHardness",
     "fine_tune",
     "load_digits_cnn",
     "load_mnist_as_digits",

@@ -1,0 +1,226 @@
+"""ConfidenceHardness: training-free uncertainty scores of the dense model."""
+
+import copy
+from numbers import Integral
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
+from sklearn_compat.base import _fit_context
+from skorch import NeuralNet
+
+from . import _engine
+from ._base import BaseHardness, _n_samples, net_class_indices
+
+
+def encode_labels(y, n_samples, net, estimator_name):
+    """Check class labels; return ``(classes_, output columns, validator)``.
+
+    The output columns come from :func:`net_class_indices`; the validator, if
+    not None, checks the shape of the network's output against them.
+    """
+    if y is None:
+        raise ValueError(
+            f"{estimator_name} requires y to be passed, but the target y is None."
+        )
+    y = column_or_1d(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {n_samples} and {len(y)}."
+        )
+    check_classification_targets(y)
+    if y.dtype.kind == "f" and np.array_equal(y, np.round(y)):
+        # Integral floats (0.0, 1.0, ...) name output columns like integers.
+        columns, validate = net_class_indices(y.astype(np.int64), net)
+    else:
+        columns, validate = net_class_indices(y, net)
+    columns = torch.from_numpy(np.array(columns, dtype=np.int64))
+    return np.unique(y), columns, validate
+
+
+def outputs_are_probabilities(user_net, net):
+    """Whether the module outputs probabilities (skorch's ``NLLLoss`` convention)."""
+    return (
+        isinstance(user_net, NeuralNet)
+        and isinstance(net.criterion, type)
+        and issubclass(net.criterion, torch.nn.NLLLoss)
+    )
+
+
+def log_probabilities(output, probabilities):
+    """Log-probabilities of a batch of network outputs, in float32 or better."""
+    output = output if output.dtype == torch.float64 else output.float()
+    if probabilities:
+        return torch.log(output + torch.finfo(torch.float32).eps)
+    return torch.log_softmax(output, dim=1)
+
+
+def uncertainty_scores(logp, target, method):
+    """Per-sample uncertainty of log-probabilities ``logp`` of shape (n, n_classes).
+
+    ``target`` (output columns of the labels) is only used by ``"margin"``.
+    """
+    p = logp.exp()
+    if method == "least_confidence":
+        return 1.0 - p.amax(dim=1)
+    if method == "entropy":
+        return -(p * logp).sum(dim=1)
+    p_true = p.gather(1, target.view(-1, 1)).squeeze(1)
+    others = p.scatter(1, target.view(-1, 1), float("-inf"))
+    return 1.0 - (p_true - others.amax(dim=1))
+
+
+class ConfidenceHardness(BaseHardness):
+    """Training-free uncertainty of the pre-trained network's own predictions.
+
+    One forward pass of the dense (unmasked) network; the softmax of its
+    outputs gives, per sample:
+
+    - ``"least_confidence"``: ``1 - max_c p_c``;
+    - ``"entropy"``: ``-sum_c p_c log p_c`` (in nats);
+    - ``"margin"``: ``1 - (p_y - max_{c != y} p_c)``, the label-aware margin
+      between the true class ``y`` and the strongest other class, in
+      ``[0, 2]``. Where the network predicts ``y`` it equals the classic
+      ``1 - (p_(1) - p_(2))``; a misclassified sample scores above 1.
+
+    Higher means harder (more uncertain). These are the uncertainty
+    baselines of data selection [1]_ [2]_; they need a head whose outputs are
+    the classes of ``y``. The prototype-distance score of the dense model
+    alone, the other training-free baseline, is ``DLCHardness(net,
+    n_subnets=1)``: DLC with a single (dense) subnet.
+
+    Parameters
+    ----------
+    net : torch.nn.Module or skorch.NeuralNet
+        Pre-trained network whose outputs are class logits (or, for a skorch
+        net with an ``NLLLoss`` criterion, class probabilities, as in skorch).
+        It is never trained or modified.
+    method : {"least_confidence", "entropy", "margin"}, default="least_confidence"
+        The uncertainty measure, see above.
+    batch_size : int, default=None
+        Samples per forward pass. None uses the skorch net's ``batch_size``.
+    device : str or torch.device, default=None
+        Where to run. None uses the skorch net's device, else the device of
+        the module's parameters. A module that lives elsewhere is copied there.
+
+    Attributes
+    ----------
+    hardness_ : ndarray of shape (n_samples,)
+        Uncertainty of every training sample; higher means harder.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen in ``fit``.
+    n_features_in_ : int
+        Number of features of a 2-D array-like ``X``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Column names of a DataFrame ``X``.
+
+    See Also
+    --------
+    DLCHardness : Training-free DLC scores; ``n_subnets=1`` is the dense
+        prototype-distance baseline.
+    TrainingDynamicsHardness : Training-based scores (EL2N, GraNd,
+        forgetting, loss integral).
+
+    Notes
+    -----
+    Labels are mapped to output columns like ``DLCHardness(head="model")``
+    does: through the skorch net's ``classes`` if it has any, else ``y`` must
+    hold integer column indices.
+
+    References
+    ----------
+    .. [1] B. Settles. "Active Learning Literature Survey". Computer Sciences
+       Technical Report 1648, University of Wisconsin-Madison, 2009.
+    .. [2] C. Coleman, C. Yeh, S. Mussmann, B. Mirzasoleiman, P. Bailis,
+       P. Liang, J. Leskovec, M. Zaharia. "Selection via Proxy: Efficient
+       Data Selection for Deep Learning". ICLR 2020.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_dlc import ConfidenceHardness
+    >>> X, y = load_iris(return_X_y=True)
+    >>> _ = torch.manual_seed(0)
+    >>> net = torch.nn.Sequential(
+    ...     torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3)
+    ... )
+    >>> scorer = ConfidenceHardness(net, method="entropy").fit(X, y)
+    >>> scorer.hardness_.shape
+    (150,)
+    >>> bool((scorer.hardness_ <= np.log(3) + 1e-6).all())
+    True
+    """
+
+    _parameter_constraints = {
+        "net": [torch.nn.Module, NeuralNet],
+        "method": [StrOptions({"least_confidence", "entropy", "margin"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
+        "device": [str, torch.device, None],
+    }
+
+    def __init__(self, net, *, method="least_confidence", batch_size=None, device=None):
+        self.net = net
+        self.method = method
+        self.batch_size = batch_size
+        self.device = device
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Score every sample of ``X`` by one forward pass of the network.
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor, dict of arrays or torch Dataset
+            Inputs of the network, ``n_samples`` first. A Dataset is streamed
+            through the skorch net's ``iterator_valid``; its items may be
+            ``x`` or ``(x, target)``.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : ConfidenceHardness
+            The fitted scorer.
+        """
+        net, module = self._skorch_net()
+        device = self._resolve_device(net, module)
+        X = self._validate_X(X, reset=True)
+        n_samples = _n_samples(X)
+        if n_samples < 1:
+            raise ValueError("X has 0 samples; at least 1 is required.")
+        self.classes_, columns, validate = encode_labels(
+            y, n_samples, net, type(self).__name__
+        )
+        if next(module.parameters()).device != device:
+            module = copy.deepcopy(module).to(device)
+        float_dtype = next(
+            (p.dtype for p in module.parameters() if p.is_floating_point()), None
+        )
+        batches, check_batch = self._make_batches(
+            X, net, device, float_dtype, self.batch_size or net.batch_size
+        )
+        probabilities = outputs_are_probabilities(self.net, net)
+        columns = columns.to(device)
+        scores = torch.empty(n_samples, dtype=torch.float64)
+        flags = [m.training for m in module.modules()]
+        module.eval()
+        try:
+            with torch.no_grad():
+                for start, stop, xb in batches():
+                    if check_batch is not None:
+                        check_batch(xb)
+                    output = _engine._call_module(module, xb)
+                    if validate is not None:
+                        validate(output)
+                    logp = log_probabilities(output, probabilities)
+                    values = uncertainty_scores(logp, columns[start:stop], self.method)
+                    scores[start:stop] = values.double().cpu()
+        finally:
+            for m, flag in zip(module.modules(), flags):
+                m.training = flag
+        self.hardness_ = scores.numpy()
+        return self
