@@ -3,6 +3,10 @@ import pytest
 import torch
 from torch import nn
 
+# The test networks are tiny: intra-op threads cost more than they save, and
+# far more when other jobs share the cores.
+torch.set_num_threads(1)
+
 
 class TinyCNN(nn.Module):
     """A small CNN for 8x8 single-channel images (scikit-learn's digits)."""
