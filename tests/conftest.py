@@ -8,6 +8,19 @@ from torch import nn
 torch.set_num_threads(1)
 
 
+def state_copy(module):
+    """A copy of a module's weights and buffers."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
+def assert_same_state(module, state):
+    """Assert a module's weights and buffers equal ``state`` bit for bit."""
+    now = module.state_dict()
+    assert now.keys() == state.keys()
+    for k, v in state.items():
+        assert now[k].dtype == v.dtype and torch.equal(now[k], v), k
+
+
 class TinyCNN(nn.Module):
     """A small CNN for 8x8 single-channel images (scikit-learn's digits)."""
 

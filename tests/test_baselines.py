@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import PooledMLP, TinyCNN
+from conftest import PooledMLP, TinyCNN, assert_same_state, state_copy
 from imblearn.pipeline import Pipeline
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -19,26 +19,6 @@ from sklearn_dlc import (
     TrainingDynamicsHardness,
 )
 from sklearn_dlc._training_hardness import count_forgetting_events
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # Tiny nets: with the cores shared, torch's thread pool costs 10-20x.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
-def _state(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-def _assert_same_state(module, state):
-    now = module.state_dict()
-    assert now.keys() == state.keys()
-    for k, v in state.items():
-        assert now[k].dtype == v.dtype and torch.equal(now[k], v), k
 
 
 def _bn_net():
@@ -157,11 +137,11 @@ def _adam_step_by_hand(net, X, y, lr):
 def test_el2n_and_loss_history_by_hand_on_one_epoch(small_digits):
     X, y = small_digits
     net = _bn_net()
-    state = _state(net)
+    state = state_copy(net)
     scorer = TrainingDynamicsHardness(
         net, method="el2n", max_epochs=1, lr=0.01, batch_size=len(X), random_state=0
     ).fit(X, y)
-    _assert_same_state(net, state)
+    assert_same_state(net, state)
     tuned = _adam_step_by_hand(net, X, y, lr=0.01)
     p = _probs(tuned, X)
     expected = (p - F.one_hot(torch.as_tensor(y), 10)).norm(dim=1).numpy()
@@ -204,12 +184,12 @@ def test_training_leaves_net_and_global_rng_untouched(small_digits, method):
     net = NeuralNetClassifier(
         module, criterion=nn.CrossEntropyLoss, classes=list(range(10)), batch_size=32
     ).initialize()
-    state = _state(module)
+    state = state_copy(module)
     rng_state = torch.get_rng_state()
     kw = dict(method=method, max_epochs=3, score_epoch=2, random_state=0)
     a = TrainingDynamicsHardness(net, **kw).fit(X, y)
     b = TrainingDynamicsHardness(module, batch_size=32, **kw).fit(X, y)
-    _assert_same_state(module, state)
+    assert_same_state(module, state)
     assert all(m.training for m in module.modules())
     assert torch.equal(torch.get_rng_state(), rng_state)
     np.testing.assert_array_equal(a.hardness_, b.hardness_)
@@ -312,12 +292,12 @@ def test_sklearn_compatible(estimator, check):
 def test_cuda_matches_cpu_and_leaves_module_on_cpu(small_digits, cls, params):
     X, y = small_digits
     net = _bn_net()
-    state = _state(net)
+    state = state_copy(net)
     if cls is TrainingDynamicsHardness:
         params = {**params, "batch_size": len(X), "lr": 0.01, "random_state": 0}
     cpu = cls(net, **params).fit(X, y).hardness_
     gpu = cls(net, device="cuda", **params).fit(X, y).hardness_
-    _assert_same_state(net, state)
+    assert_same_state(net, state)
     assert next(net.parameters()).device.type == "cpu"
     if params.get("method") == "forgetting":
         # Integer counts: a near-tie between two logits may flip on GPU.

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import PooledMLP, TinyCNN
+from conftest import PooledMLP, TinyCNN, assert_same_state, state_copy
 from joblib import Memory
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -18,17 +18,6 @@ from sklearn_dlc._engine import pruned_counts
 from sklearn_dlc._scored import split_hardness
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-
-
-def _state(module):
-    return {k: v.detach().clone() for k, v in module.state_dict().items()}
-
-
-def _assert_same_state(module, state):
-    now = module.state_dict()
-    assert now.keys() == state.keys()
-    for k, v in state.items():
-        assert now[k].dtype == v.dtype and torch.equal(now[k], v), k
 
 
 def reference_dlc(module, X, y, n_subnets, step):
@@ -226,22 +215,22 @@ class Exploding(nn.Module):
 def test_weights_restored_bit_for_bit_after_failure(small_digits, exc):
     torch.manual_seed(0)
     net = Exploding(TinyCNN(), after=7, exc=exc)
-    state = _state(net)
+    state = state_copy(net)
     X, y = small_digits
     with pytest.raises(type(exc)):
         DLCHardness(net, n_subnets=10, step=0.2, batch_size=50).fit(X, y)
     assert net.calls > 4  # it failed after some subnets were already masked
-    _assert_same_state(net, state)
+    assert_same_state(net, state)
     assert all(p.data.data_ptr() == p.data_ptr() for p in net.parameters())
 
 
 def test_weights_and_modes_untouched_after_fit(tiny_cnn, small_digits):
     X, y = small_digits
     tiny_cnn.train()
-    state = _state(tiny_cnn)
+    state = state_copy(tiny_cnn)
     ptrs = [p.data_ptr() for p in tiny_cnn.parameters()]
     DLCHardness(tiny_cnn, n_subnets=5, step=0.3).fit(X, y)
-    _assert_same_state(tiny_cnn, state)
+    assert_same_state(tiny_cnn, state)
     assert ptrs == [p.data_ptr() for p in tiny_cnn.parameters()]
     assert all(m.training for m in tiny_cnn.modules())
 
@@ -256,12 +245,12 @@ def test_batchnorm_uses_running_statistics(small_digits):
         nn.Linear(32, 10),
     )
     net[2].running_mean.uniform_(-1, 1)
-    state = _state(net)
+    state = state_copy(net)
     X, y = small_digits
     a = DLCHardness(net, n_subnets=3, batch_size=10).fit(X, y).hardness_
     b = DLCHardness(net, n_subnets=3, batch_size=200).fit(X, y).hardness_
     np.testing.assert_allclose(a, b, rtol=1e-5)
-    _assert_same_state(net, state)
+    assert_same_state(net, state)
 
 
 def test_single_sample_class_is_fine(tiny_cnn, small_digits):
@@ -394,7 +383,7 @@ def test_bad_input_errors_name_the_problem(params, X, y, exc, match):
         pytest.skip("CUDA is available here")
     torch.manual_seed(0)
     net = TinyCNN()
-    state = _state(net)
+    state = state_copy(net)
     data = _X()
     labels = np.arange(20) % 3
     if X == "nan":
@@ -417,7 +406,7 @@ def test_bad_input_errors_name_the_problem(params, X, y, exc, match):
     scorer = DLCHardness(net, n_subnets=2).set_params(**params)
     with pytest.raises(exc, match=match):
         scorer.fit(data, labels)
-    _assert_same_state(net, state)
+    assert_same_state(net, state)
 
 
 def test_nan_in_streamed_dataset_is_reported(small_digits):
@@ -458,9 +447,9 @@ def no_tf32(monkeypatch):
 def test_cuda_matches_cpu(tiny_cnn, small_digits, no_tf32):
     X, y = small_digits
     cpu = DLCHardness(tiny_cnn, n_subnets=10).fit(X, y).hardness_
-    state = _state(tiny_cnn)
+    state = state_copy(tiny_cnn)
     gpu = DLCHardness(tiny_cnn, n_subnets=10, device="cuda").fit(X, y)
-    _assert_same_state(tiny_cnn, state)
+    assert_same_state(tiny_cnn, state)
     assert next(tiny_cnn.parameters()).device.type == "cpu"
     np.testing.assert_allclose(gpu.hardness_, cpu, rtol=1e-4, atol=1e-6)
 
@@ -483,9 +472,9 @@ def test_cuda_skorch_net_stays_on_gpu(tiny_cnn, small_digits, no_tf32):
     net = NeuralNetClassifier(
         tiny_cnn, criterion=nn.CrossEntropyLoss, device="cuda"
     ).initialize()
-    state = _state(net.module_)
+    state = state_copy(net.module_)
     scorer = DLCHardness(net, n_subnets=5).fit(X, y)
-    _assert_same_state(net.module_, state)
+    assert_same_state(net.module_, state)
     assert next(net.module_.parameters()).is_cuda
     np.testing.assert_allclose(scorer.hardness_, cpu.hardness_, rtol=1e-4, atol=1e-6)
 

@@ -22,16 +22,6 @@ DATA = ROOT / "sklearn_dlc" / "data"
 WEIGHTS = DATA / "digits_cnn_mnist.safetensors"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny kernels: a second thread only adds synchronization, which stalls
-    # badly when other processes share the cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def script():
     spec = importlib.util.spec_from_file_location(
