@@ -130,15 +130,13 @@ class NestedMasks:
         self.params = list(params)
         sizes = [p.numel() for p in self.params]
         self.n_weights = int(sum(sizes))
-        global_counts = pruned_counts(self.n_weights, n_subnets, step, schedule)
-        self.sparsities = global_counts / max(self.n_weights, 1)
         orders = _ranked_orders(self.params, masking, scope, rng)
         self._local = [local for local, _ in orders]
         if scope == "layer":
             per_tensor = [pruned_counts(n, n_subnets, step, schedule) for n in sizes]
             self._counts = np.stack(per_tensor, axis=1)
-            self.sparsities = self._counts.sum(axis=1) / max(self.n_weights, 1)
         else:
+            global_counts = pruned_counts(self.n_weights, n_subnets, step, schedule)
             self._counts = np.stack(
                 [
                     np.searchsorted(ranks.numpy(), global_counts, side="left")
@@ -146,6 +144,7 @@ class NestedMasks:
                 ],
                 axis=1,
             )
+        self.sparsities = self._counts.sum(axis=1) / max(self.n_weights, 1)
         self._done = np.zeros(len(self.params), dtype=np.int64)
         self._work = None
 
@@ -153,7 +152,11 @@ class NestedMasks:
     def applied(self):
         """Swap working copies into the parameters; always swap back."""
         originals = [p.data for p in self.params]
-        self._work = [p.detach().clone() for p in self.params]
+        # Contiguous copies: masks index the flattened (logical) order, which
+        # a channels-last weight does not store contiguously.
+        self._work = [
+            p.detach().clone(memory_format=torch.contiguous_format) for p in self.params
+        ]
         self._done[:] = 0
         try:
             for p, w in zip(self.params, self._work):

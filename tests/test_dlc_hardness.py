@@ -491,3 +491,15 @@ def test_cuda_streams_a_dataset_and_a_dict(small_digits, no_tf32):
     plain.load_state_dict(net.state_dict())
     gpu = DLCHardness(plain, n_subnets=4, batch_size=32, device="cuda").fit(ds, y)
     np.testing.assert_allclose(gpu.hardness_, cpu.hardness_, rtol=1e-4, atol=1e-6)
+
+
+def test_channels_last_weights(tiny_cnn, small_digits):
+    X, y = small_digits
+    expected = DLCHardness(tiny_cnn, n_subnets=5, step=0.2).fit(X, y).hardness_
+    net = copy.deepcopy(tiny_cnn).to(memory_format=torch.channels_last)
+    assert not net.features[2].weight.is_contiguous()
+    state = state_copy(net)
+    got = DLCHardness(net, n_subnets=5, step=0.2).fit(X, y).hardness_
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert_same_state(net, state)
+    assert not net.features[2].weight.is_contiguous()
