@@ -1,12 +1,14 @@
 """Shared scikit-learn glue of the hardness scorers: nets, devices, data."""
 
+import copy
 import warnings
 
 import numpy as np
 import torch
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 from sklearn_compat.utils.validation import validate_data
 from skorch import NeuralNet
 from torch.utils.data import Dataset
@@ -79,6 +81,45 @@ def net_class_indices(y, net):
 # -- scoring -----------------------------------------------------------
 
 
+def encode_labels(y, n_samples, net, estimator_name, net_columns=True):
+    """Check class labels; return ``(classes_, target indices, validator)``.
+
+    With ``net_columns`` the indices are output columns of the net, from
+    :func:`net_class_indices`, and the validator, if not None, checks the
+    shape of the network's output against them; otherwise they index
+    ``classes_``.
+    """
+    if y is None:
+        raise ValueError(
+            f"{estimator_name} requires y to be passed, but the target y is None."
+        )
+    y = column_or_1d(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
+    if len(y) != n_samples:
+        raise ValueError(
+            f"X and y have inconsistent numbers of samples: {n_samples} and {len(y)}."
+        )
+    check_classification_targets(y)
+    classes, inverse = np.unique(y, return_inverse=True)
+    if not net_columns:
+        return classes, torch.from_numpy(inverse.astype(np.int64)), None
+    if y.dtype.kind == "f" and np.array_equal(y, np.round(y)):
+        # Integral floats (0.0, 1.0, ...) name output columns like integers.
+        columns, validate = net_class_indices(y.astype(np.int64), net)
+    else:
+        columns, validate = net_class_indices(y, net)
+    columns = torch.from_numpy(np.array(columns, dtype=np.int64))
+    return classes, columns, validate
+
+
+def outputs_are_probabilities(user_net, net):
+    """Whether the module outputs probabilities (skorch's ``NLLLoss`` convention)."""
+    return (
+        isinstance(user_net, NeuralNet)
+        and isinstance(net.criterion, type)
+        and issubclass(net.criterion, torch.nn.NLLLoss)
+    )
+
+
 class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Base class of the scorers: ``fit`` sets ``hardness_``, X passes through.
 
@@ -112,6 +153,16 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"{name}={requested!r} asks for CUDA, which is not available."
             )
         return device
+
+    @staticmethod
+    def _module_on(module, device):
+        """The module itself if it lives on ``device``, else a copy there.
+
+        The user's module is never moved.
+        """
+        if next(module.parameters()).device == device:
+            return module
+        return copy.deepcopy(module).to(device)
 
     def _validate_X(self, X, reset):
         """Validate X; array-likes go through scikit-learn's checks."""

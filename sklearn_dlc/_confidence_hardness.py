@@ -1,60 +1,20 @@
 """ConfidenceHardness: training-free uncertainty scores of the dense model."""
 
-import copy
 from numbers import Integral
 
-import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import column_or_1d
 from sklearn_compat.base import _fit_context
 from skorch import NeuralNet
 
 from . import _engine
-from ._base import BaseHardness, _n_samples, net_class_indices
-
-
-def encode_labels(y, n_samples, net, estimator_name):
-    """Check class labels; return ``(classes_, output columns, validator)``.
-
-    The output columns come from :func:`net_class_indices`; the validator, if
-    not None, checks the shape of the network's output against them.
-    """
-    if y is None:
-        raise ValueError(
-            f"{estimator_name} requires y to be passed, but the target y is None."
-        )
-    y = column_or_1d(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
-    if len(y) != n_samples:
-        raise ValueError(
-            f"X and y have inconsistent numbers of samples: {n_samples} and {len(y)}."
-        )
-    check_classification_targets(y)
-    if y.dtype.kind == "f" and np.array_equal(y, np.round(y)):
-        # Integral floats (0.0, 1.0, ...) name output columns like integers.
-        columns, validate = net_class_indices(y.astype(np.int64), net)
-    else:
-        columns, validate = net_class_indices(y, net)
-    columns = torch.from_numpy(np.array(columns, dtype=np.int64))
-    return np.unique(y), columns, validate
-
-
-def outputs_are_probabilities(user_net, net):
-    """Whether the module outputs probabilities (skorch's ``NLLLoss`` convention)."""
-    return (
-        isinstance(user_net, NeuralNet)
-        and isinstance(net.criterion, type)
-        and issubclass(net.criterion, torch.nn.NLLLoss)
-    )
-
-
-def log_probabilities(output, probabilities):
-    """Log-probabilities of a batch of network outputs, in float32 or better."""
-    output = output if output.dtype == torch.float64 else output.float()
-    if probabilities:
-        return torch.log(output + torch.finfo(torch.float32).eps)
-    return torch.log_softmax(output, dim=1)
+from ._base import (
+    BaseHardness,
+    _n_samples,
+    encode_labels,
+    outputs_are_probabilities,
+)
+from ._engine import log_probabilities
 
 
 def uncertainty_scores(logp, target, method):
@@ -195,32 +155,26 @@ class ConfidenceHardness(BaseHardness):
         self.classes_, columns, validate = encode_labels(
             y, n_samples, net, type(self).__name__
         )
-        if next(module.parameters()).device != device:
-            module = copy.deepcopy(module).to(device)
-        float_dtype = next(
-            (p.dtype for p in module.parameters() if p.is_floating_point()), None
-        )
+        module = self._module_on(module, device)
         batches, check_batch = self._make_batches(
-            X, net, device, float_dtype, self.batch_size or net.batch_size
+            X,
+            net,
+            device,
+            _engine.float_dtype(module),
+            self.batch_size or net.batch_size,
         )
         probabilities = outputs_are_probabilities(self.net, net)
         columns = columns.to(device)
         scores = torch.empty(n_samples, dtype=torch.float64)
-        flags = [m.training for m in module.modules()]
-        module.eval()
-        try:
-            with torch.no_grad():
-                for start, stop, xb in batches():
-                    if check_batch is not None:
-                        check_batch(xb)
-                    output = _engine._call_module(module, xb)
-                    if validate is not None:
-                        validate(output)
-                    logp = log_probabilities(output, probabilities)
-                    values = uncertainty_scores(logp, columns[start:stop], self.method)
-                    scores[start:stop] = values.double().cpu()
-        finally:
-            for m, flag in zip(module.modules(), flags):
-                m.training = flag
+        with _engine.eval_mode(module), torch.no_grad():
+            for start, stop, xb in batches():
+                if check_batch is not None:
+                    check_batch(xb)
+                output = _engine._call_module(module, xb)
+                if validate is not None:
+                    validate(output)
+                logp = log_probabilities(output, probabilities)
+                values = uncertainty_scores(logp, columns[start:stop], self.method)
+                scores[start:stop] = values.double().cpu()
         self.hardness_ = scores.numpy()
         return self

@@ -1,6 +1,5 @@
 """DLCHardness: the scikit-learn face of the DLC scoring engine."""
 
-import copy
 import hashlib
 from numbers import Integral, Real
 
@@ -9,15 +8,19 @@ import torch
 from joblib import Memory
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_memory, column_or_1d
+from sklearn.utils.validation import check_memory
 from sklearn_compat.base import _fit_context
 from skorch import NeuralNet
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from . import _engine
-from ._base import BaseHardness, _n_samples, net_class_indices
+from ._base import (
+    BaseHardness,
+    _n_samples,
+    encode_labels,
+    outputs_are_probabilities,
+)
 
 
 def _is_array_like_input(X):
@@ -270,20 +273,13 @@ class DLCHardness(BaseHardness):
                     f"and {len(y_arr)}."
                 )
             return torch.from_numpy(np.ascontiguousarray(y_arr)), None, None
-        y = column_or_1d(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
-        if len(y) != n_samples:
-            raise ValueError(
-                f"X and y have inconsistent numbers of samples: {n_samples} and "
-                f"{len(y)}."
-            )
-        check_classification_targets(y)
-        classes, y_enc = np.unique(y, return_inverse=True)
-        validate = None
-        if self.head == "model":
-            y_enc, validate = net_class_indices(y, net)
-        return torch.from_numpy(np.asarray(y_enc, dtype=np.int64)), classes, validate
+        classes, y_enc, validate = encode_labels(
+            y, n_samples, net, type(self).__name__, net_columns=self.head == "model"
+        )
+        return y_enc, classes, validate
 
     def _compute(self, X, y_t, n_samples, net, module, device, validate):
+        module = self._module_on(module, device)
         head_name, head = _engine.find_head(module, self.head_layer)
         params = [p for _, p in _engine.maskable_parameters(module, head)]
         if not params:
@@ -291,13 +287,7 @@ class DLCHardness(BaseHardness):
                 f"The network has no Conv/Linear weight outside the head "
                 f"{head_name!r} to mask."
             )
-        if next(module.parameters()).device != device:
-            module = copy.deepcopy(module).to(device)
-            head = dict(module.named_modules())[head_name]
-            params = [p for _, p in _engine.maskable_parameters(module, head)]
-        float_dtype = next(
-            (p.dtype for p in module.parameters() if p.is_floating_point()), None
-        )
+        float_dtype = _engine.float_dtype(module)
         masks = _engine.NestedMasks(
             params,
             masking=self.masking,
@@ -319,21 +309,16 @@ class DLCHardness(BaseHardness):
         elif self.head == "prototype":
             loss_fn = _engine.PrototypeLoss(len(self.classes_), self.measure)
         else:
-            probabilities = (
-                isinstance(self.net, NeuralNet)
-                and isinstance(net.criterion, type)
-                and issubclass(net.criterion, torch.nn.NLLLoss)
+            loss_fn = _engine.LogitLoss(
+                self.measure, outputs_are_probabilities(self.net, net), validate
             )
-            loss_fn = _engine.LogitLoss(self.measure, probabilities, validate)
         progress = None
         if self.verbose:
 
             def progress(it):
                 return tqdm(it, desc="DLC subnets", unit="subnet")
 
-        flags = [m.training for m in module.modules()]
-        module.eval()
-        try:
+        with _engine.eval_mode(module):
             hardness, matrix = _engine.score_subnets(
                 module,
                 masks,
@@ -347,9 +332,6 @@ class DLCHardness(BaseHardness):
                 check_batch=check_batch,
                 progress=progress,
             )
-        finally:
-            for m, flag in zip(module.modules(), flags):
-                m.training = flag
         return {
             "hardness": hardness,
             "matrix": matrix,

@@ -191,11 +191,38 @@ class _FeatureTap:
         self._handle.remove()
 
 
-def _true_class_scores(logits, y, measure, log_inputs=False):
-    logits = logits if logits.dtype == torch.float64 else logits.float()
-    logp = logits if log_inputs else torch.log_softmax(logits, dim=1)
+def log_probabilities(output, probabilities=False):
+    """Log-probabilities of network outputs, in float32 or better.
+
+    ``probabilities=True``: the outputs are probabilities already (skorch's
+    ``NLLLoss`` convention), not logits.
+    """
+    output = output if output.dtype == torch.float64 else output.float()
+    if probabilities:
+        return torch.log(output + torch.finfo(torch.float32).eps)
+    return torch.log_softmax(output, dim=1)
+
+
+def _true_class_scores(logp, y, measure):
     logp_true = logp.gather(1, y.view(-1, 1)).squeeze(1)
     return -logp_true if measure == "loss" else 1.0 - logp_true.exp()
+
+
+@contextlib.contextmanager
+def eval_mode(module):
+    """Put every submodule in eval mode; restore each one's own mode after."""
+    flags = [m.training for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, flag in zip(module.modules(), flags):
+            m.training = flag
+
+
+def float_dtype(module):
+    """dtype of the module's first floating-point parameter (inputs follow it)."""
+    return next((p.dtype for p in module.parameters() if p.is_floating_point()), None)
 
 
 def prototype_logits(features, prototypes):
@@ -235,7 +262,7 @@ class PrototypeLoss:
 
     def scores(self, features, y):
         logits = prototype_logits(features, self.prototypes)
-        return _true_class_scores(logits, y, self.measure)
+        return _true_class_scores(log_probabilities(logits), y, self.measure)
 
 
 class LogitLoss:
@@ -255,11 +282,8 @@ class LogitLoss:
         return output.float()
 
     def scores(self, output, y):
-        if self.probabilities:
-            # skorch's NLLLoss convention: the module outputs probabilities.
-            logp = torch.log(output + torch.finfo(torch.float32).eps)
-            return _true_class_scores(logp, y, self.measure, log_inputs=True)
-        return _true_class_scores(output, y, self.measure)
+        logp = log_probabilities(output, self.probabilities)
+        return _true_class_scores(logp, y, self.measure)
 
 
 class CallableLoss:

@@ -15,12 +15,13 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from . import _engine
-from ._base import BaseHardness, _n_samples
-from ._confidence_hardness import (
+from ._base import (
+    BaseHardness,
+    _n_samples,
     encode_labels,
-    log_probabilities,
     outputs_are_probabilities,
 )
+from ._engine import log_probabilities
 
 
 def count_forgetting_events(correct):
@@ -310,10 +311,9 @@ class TrainingDynamicsHardness(BaseHardness):
         self.classes_, columns, validate = encode_labels(
             y, n_samples, user_net, type(self).__name__
         )
+        # Always a copy: this scorer trains it.
         module = copy.deepcopy(module).to(device)
-        float_dtype = next(
-            (p.dtype for p in module.parameters() if p.is_floating_point()), None
-        )
+        float_dtype = _engine.float_dtype(module)
         probabilities = outputs_are_probabilities(self.net, user_net)
         batch_size = self.batch_size or user_net.batch_size
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -344,25 +344,19 @@ class TrainingDynamicsHardness(BaseHardness):
         losses, correct = [], []
 
         def snapshot(net_module):
-            flags = [m.training for m in net_module.modules()]
-            net_module.eval()
             loss = torch.empty(n_samples, dtype=torch.float64)
             right = torch.empty(n_samples, dtype=torch.bool)
-            try:
-                with torch.no_grad():
-                    for start, stop, xb in batches():
-                        if check_batch is not None and not losses:
-                            check_batch(xb)
-                        output = _engine._call_module(net_module, xb)
-                        if validate is not None:
-                            validate(output)
-                        logp = log_probabilities(output, probabilities)
-                        t = target[start:stop]
-                        loss[start:stop] = -logp.gather(1, t[:, None])[:, 0].cpu()
-                        right[start:stop] = (logp.argmax(1) == t).cpu()
-            finally:
-                for m, flag in zip(net_module.modules(), flags):
-                    m.training = flag
+            with _engine.eval_mode(net_module), torch.no_grad():
+                for start, stop, xb in batches():
+                    if check_batch is not None and not losses:
+                        check_batch(xb)
+                    output = _engine._call_module(net_module, xb)
+                    if validate is not None:
+                        validate(output)
+                    logp = log_probabilities(output, probabilities)
+                    t = target[start:stop]
+                    loss[start:stop] = -logp.gather(1, t[:, None])[:, 0].cpu()
+                    right[start:stop] = (logp.argmax(1) == t).cpu()
             losses.append(loss.numpy())
             correct.append(right.numpy())
 
@@ -392,9 +386,7 @@ class TrainingDynamicsHardness(BaseHardness):
         """EL2N or GraNd of every sample under the final ``module``."""
         n_samples = len(target)
         scores = torch.empty(n_samples, dtype=torch.float64)
-        flags = [m.training for m in module.modules()]
-        module.eval()
-        try:
+        with _engine.eval_mode(module):
             for start, stop, xb in batches():
                 t = target[start:stop]
                 if self.method == "grand":
@@ -406,7 +398,4 @@ class TrainingDynamicsHardness(BaseHardness):
                         error = p - F.one_hot(t, p.shape[1]).to(p.dtype)
                         values = error.norm(dim=1)
                 scores[start:stop] = values.detach().double().cpu()
-        finally:
-            for m, flag in zip(module.modules(), flags):
-                m.training = flag
         return scores.numpy()
