@@ -154,6 +154,16 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             )
         return device
 
+    def _prepare_fit(self, X):
+        """Resolve net, module and device, validate X; count its samples."""
+        net, module = self._skorch_net()
+        device = self._resolve_device(net, module)
+        X = self._validate_X(X, reset=True)
+        n_samples = _n_samples(X)
+        if n_samples < 1:
+            raise ValueError("X has 0 samples; at least 1 is required.")
+        return net, module, device, X, n_samples
+
     @staticmethod
     def _module_on(module, device):
         """The module itself if it lives on ``device``, else a copy there.

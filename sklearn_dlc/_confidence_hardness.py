@@ -10,7 +10,6 @@ from skorch import NeuralNet
 from . import _engine
 from ._base import (
     BaseHardness,
-    _n_samples,
     encode_labels,
     outputs_are_probabilities,
 )
@@ -146,12 +145,7 @@ class ConfidenceHardness(BaseHardness):
         self : ConfidenceHardness
             The fitted scorer.
         """
-        net, module = self._skorch_net()
-        device = self._resolve_device(net, module)
-        X = self._validate_X(X, reset=True)
-        n_samples = _n_samples(X)
-        if n_samples < 1:
-            raise ValueError("X has 0 samples; at least 1 is required.")
+        net, module, device, X, n_samples = self._prepare_fit(X)
         self.classes_, columns, validate = encode_labels(
             y, n_samples, net, type(self).__name__
         )

@@ -17,7 +17,6 @@ from tqdm.auto import tqdm
 from . import _engine
 from ._base import (
     BaseHardness,
-    _n_samples,
     encode_labels,
     outputs_are_probabilities,
 )
@@ -361,12 +360,7 @@ class DLCHardness(BaseHardness):
             The fitted scorer.
         """
         self._check_params()
-        net, module = self._skorch_net()
-        device = self._resolve_device(net, module)
-        X = self._validate_X(X, reset=True)
-        n_samples = _n_samples(X)
-        if n_samples < 1:
-            raise ValueError("X has 0 samples; at least 1 is required.")
+        net, module, device, X, n_samples = self._prepare_fit(X)
         y_t, classes, validate = self._encode_targets(y, n_samples, net)
         if classes is not None:
             self.classes_ = classes

@@ -17,7 +17,6 @@ from torch.utils.data import Dataset
 from . import _engine
 from ._base import (
     BaseHardness,
-    _n_samples,
     encode_labels,
     outputs_are_probabilities,
 )
@@ -302,12 +301,7 @@ class TrainingDynamicsHardness(BaseHardness):
             The fitted scorer.
         """
         n_epochs = self._n_training_epochs()
-        user_net, module = self._skorch_net()
-        device = self._resolve_device(user_net, module)
-        X = self._validate_X(X, reset=True)
-        n_samples = _n_samples(X)
-        if n_samples < 1:
-            raise ValueError("X has 0 samples; at least 1 is required.")
+        user_net, module, device, X, n_samples = self._prepare_fit(X)
         self.classes_, columns, validate = encode_labels(
             y, n_samples, user_net, type(self).__name__
         )
