@@ -307,13 +307,14 @@ def test_transform_passes_through_and_fit_transform_marks(tiny_cnn, small_digits
     assert split_hardness(scorer.transform(X))[1] is None
 
 
-def test_memory_caches_scores_by_content(tmp_path, small_digits):
+@pytest.mark.parametrize("as_path", [False, True])
+def test_memory_caches_scores_by_content(tmp_path, small_digits, as_path):
     torch.manual_seed(0)
     calls = []
     net = TinyCNN()
     net.register_forward_hook(lambda *a: calls.append(1))
     X, y = small_digits
-    memory = Memory(tmp_path, verbose=0)
+    memory = str(tmp_path) if as_path else Memory(tmp_path, verbose=0)
     first = DLCHardness(net, n_subnets=3, batch_size=100, memory=memory).fit(X, y)
     assert len(calls) == 6
     again = clone(first).fit(X.copy(), y.copy())  # a deep copy of the weights
