@@ -2,6 +2,7 @@
 
 import copy
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -17,9 +18,15 @@ from . import _engine
 from ._scored import attach_hardness
 
 
+def _is_constant(value):
+    """A str entry of a dict input (sentence-transformers' ``modality``) is
+    passed to every batch as it is, not split into rows."""
+    return isinstance(value, str)
+
+
 def _n_samples(X):
-    if isinstance(X, dict):
-        lengths = {k: len(v) for k, v in X.items()}
+    if isinstance(X, Mapping):
+        lengths = {k: len(v) for k, v in X.items() if not _is_constant(v)}
         if not lengths or len(set(lengths.values())) != 1:
             raise ValueError(
                 "X as a dict must map names to arrays that all have n_samples "
@@ -35,7 +42,7 @@ def _check_finite_tensor(t):
 
 
 def _check_finite_batch(xb):
-    for t in xb.values() if isinstance(xb, dict) else [xb]:
+    for t in xb.values() if isinstance(xb, Mapping) else [xb]:
         if isinstance(t, torch.Tensor):
             _check_finite_tensor(t)
 
@@ -143,8 +150,12 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return net, module
 
     def _resolve_device(self, net, module):
-        requested = self.device if self.device is not None else net.device
-        if requested is None:
+        """``device``, else the user's skorch net's device, else the module's."""
+        if self.device is not None:
+            requested = self.device
+        elif isinstance(self.net, NeuralNet) and net.device is not None:
+            requested = net.device
+        else:
             return next(module.parameters()).device
         device = torch.device(requested)
         if device.type == "cuda" and not torch.cuda.is_available():
@@ -181,10 +192,14 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         if isinstance(X, torch.Tensor):
             _check_finite_tensor(X)
             return X
-        if isinstance(X, dict) and not issparse(X):
+        if isinstance(X, Mapping) and not issparse(X):
+            # dict-likes such as transformers' BatchEncoding become plain dicts.
             _n_samples(X)
             out = {}
             for key, value in X.items():
+                if _is_constant(value):
+                    out[key] = value
+                    continue
                 value = torch.as_tensor(
                     value if isinstance(value, torch.Tensor) else np.asarray(value)
                 )
@@ -202,6 +217,8 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _to_tensor(self, X, float_dtype):
         def convert(a):
+            if _is_constant(a):
+                return a
             if isinstance(a, torch.Tensor):
                 t = a
             else:
@@ -218,7 +235,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return convert(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
 
     def _make_batches(self, X, net, device, float_dtype, batch_size):
-        """Return ``(batches, check_batch)`` for ``_engine.score_subnets``.
+        """Return ``(batches, check_batch)`` for ``_engine.run_pass``.
 
         In-memory data is batched by slicing, much cheaper than skorch's
         sample-by-sample DataLoader; a Dataset streams through the net's
@@ -234,6 +251,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         else:
             X_t = self._to_tensor(X, float_dtype)
             tensors = X_t.values() if isinstance(X_t, dict) else [X_t]
+            tensors = [t for t in tensors if isinstance(t, torch.Tensor)]
             n_bytes = sum(t.element_size() * t.numel() for t in tensors)
             if device.type == "cuda" and _engine.fits_on_device(n_bytes, device):
                 X_t = _engine.to_device(X_t, device)
@@ -256,7 +274,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "hardness_")
         validated = self._validate_X(X, reset=False)
-        if isinstance(X, (np.ndarray, torch.Tensor, dict, Dataset)) or hasattr(
+        if isinstance(X, (np.ndarray, torch.Tensor, Mapping, Dataset)) or hasattr(
             X, "iloc"
         ):
             return X

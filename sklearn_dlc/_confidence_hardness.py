@@ -8,12 +8,13 @@ from sklearn_compat.base import _fit_context
 from skorch import NeuralNet
 
 from . import _engine
+from ._adapter import ModelAdapter
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
-from ._engine import log_probabilities
+from ._losses import log_probabilities
 
 
 def uncertainty_scores(logp, target, method):
@@ -160,11 +161,11 @@ class ConfidenceHardness(BaseHardness):
         probabilities = outputs_are_probabilities(self.net, net)
         columns = columns.to(device)
         scores = torch.empty(n_samples, dtype=torch.float64)
+        adapter = ModelAdapter(module, owner=type(self).__name__)
         with _engine.eval_mode(module), torch.no_grad():
-            for start, stop, xb in batches():
-                if check_batch is not None:
-                    check_batch(xb)
-                output = _engine._call_module(module, xb)
+            for start, stop, output in _engine.forward_batches(
+                adapter, batches, check_batch=check_batch
+            ):
                 if validate is not None:
                     validate(output)
                 logp = log_probabilities(output, probabilities)

@@ -1,6 +1,7 @@
 """DLCHardness: the scikit-learn face of the DLC scoring engine."""
 
 import hashlib
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,15 +16,14 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from . import _engine
+from ._adapter import ModelAdapter
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
-
-
-def _is_array_like_input(X):
-    return not isinstance(X, (torch.Tensor, dict, Dataset))
+from ._losses import CallableLoss, LogitLoss, PrototypeLoss
+from ._masks import NestedMasks
 
 
 def _state_digest(module):
@@ -34,6 +34,16 @@ def _state_digest(module):
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
         h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
+
+
+def _stable_key(value):
+    """A picklable, copy-stable stand-in for callables and types in a cache key."""
+    if isinstance(value, (list, tuple)):
+        return [_stable_key(v) for v in value]
+    if callable(value):
+        name = getattr(value, "__qualname__", repr(value))
+        return f"{getattr(value, '__module__', '')}.{name}"
+    return value
 
 
 def _cached_scores(weights_digest, params, X_key, y_key, *, compute):
@@ -90,7 +100,30 @@ class DLCHardness(BaseHardness):
     head_layer : str, default=None
         Name of the head submodule (as in ``module.named_modules()``). Its
         weights are never masked and its input is the feature vector of the
-        prototype head. None picks the last ``nn.Linear`` of the module.
+        prototype head. None detects it with one forward pass on two samples:
+        the head is the ``nn.Linear`` whose output reaches the network's
+        output through parameter-free operations only (a softmax, a
+        reshape). A layer whose output never reaches the output, such as the
+        unused pooler of a sentence-transformers model, is never taken. A
+        network whose output does not come straight from a Linear (a headless
+        backbone: sentence-transformers, transformers' ``AutoModel``, timm with
+        ``num_classes=0``) has no head: every maskable weight is masked and
+        the prototype head works on the network's output itself.
+    output_key : str, default=None
+        Which entry of a dict-like output (transformers' ``ModelOutput``,
+        sentence-transformers) to read. None reads the first of ``logits``,
+        ``sentence_embedding``, ``last_hidden_state`` (mean-pooled over the
+        batch's ``attention_mask``) and ``pooler_output`` that the output
+        holds. A tuple output is read through its first element.
+    masked_layers : callable, type, str or list of types and str, default=None
+        Which layers' weights are masked. None: ``nn.Conv1d/2d/3d``,
+        ``nn.Linear``, ``nn.MultiheadAttention`` (its ``in_proj_weight`` or
+        ``q/k/v_proj_weight``) and transformers' ``Conv1D``. A callable
+        ``f(name, module) -> bool`` or module types and ``fnmatch`` patterns
+        of module names choose the layers instead; a chosen layer contributes
+        its weight matrices (parameters named ``*weight`` with 2 or more
+        dimensions), never biases or norms. Embeddings, weights tied to an
+        embedding (GPT-2's ``lm_head``) and the head are never masked.
     measure : {"loss", "confidence"}, default="loss"
         Hardness is the mean cross-entropy over subnets, or one minus the mean
         softmax probability of the true class.
@@ -132,8 +165,10 @@ class DLCHardness(BaseHardness):
         Class labels seen in ``fit`` (not set with ``criterion``).
     n_masked_weights_ : int
         Number of weights the masks act on.
-    head_layer_ : str
-        Name of the head submodule that was used.
+    masked_parameters_ : list of str
+        Names of the masked weight tensors (as in ``module.named_parameters()``).
+    head_layer_ : str or None
+        Name of the head submodule that was used; None for a headless network.
     n_features_in_ : int
         Number of features of a 2-D array-like ``X``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -189,6 +224,8 @@ class DLCHardness(BaseHardness):
         "scope": [StrOptions({"global", "layer"})],
         "head": [StrOptions({"prototype", "model"})],
         "head_layer": [str, None],
+        "output_key": [str, None],
+        "masked_layers": [callable, type, str, list, tuple, None],
         "measure": [StrOptions({"loss", "confidence"})],
         "criterion": [callable, None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
@@ -211,6 +248,8 @@ class DLCHardness(BaseHardness):
         scope="global",
         head="prototype",
         head_layer=None,
+        output_key=None,
+        masked_layers=None,
         measure="loss",
         criterion=None,
         batch_size=None,
@@ -229,6 +268,8 @@ class DLCHardness(BaseHardness):
         self.scope = scope
         self.head = head
         self.head_layer = head_layer
+        self.output_key = output_key
+        self.masked_layers = masked_layers
         self.measure = measure
         self.criterion = criterion
         self.batch_size = batch_size
@@ -279,23 +320,7 @@ class DLCHardness(BaseHardness):
 
     def _compute(self, X, y_t, n_samples, net, module, device, validate):
         module = self._module_on(module, device)
-        head_name, head = _engine.find_head(module, self.head_layer)
-        params = [p for _, p in _engine.maskable_parameters(module, head)]
-        if not params:
-            raise ValueError(
-                f"The network has no Conv/Linear weight outside the head "
-                f"{head_name!r} to mask."
-            )
         float_dtype = _engine.float_dtype(module)
-        masks = _engine.NestedMasks(
-            params,
-            masking=self.masking,
-            scope=self.scope,
-            n_subnets=self.n_subnets,
-            step=self.step,
-            schedule=self.schedule,
-            rng=check_random_state(self.random_state),
-        )
         batches, check_batch = self._make_batches(
             X, net, device, float_dtype, self.batch_size or net.batch_size
         )
@@ -304,40 +329,93 @@ class DLCHardness(BaseHardness):
                 y_t = y_t.to(float_dtype)
             y_t = y_t.to(device)
         if self.criterion is not None:
-            loss_fn = _engine.CallableLoss(self.criterion)
+            loss_fn = CallableLoss(self.criterion)
         elif self.head == "prototype":
-            loss_fn = _engine.PrototypeLoss(len(self.classes_), self.measure)
+            loss_fn = PrototypeLoss(len(self.classes_), self.measure)
         else:
-            loss_fn = _engine.LogitLoss(
+            loss_fn = LogitLoss(
                 self.measure, outputs_are_probabilities(self.net, net), validate
             )
         progress = None
         if self.verbose:
 
-            def progress(it):
-                return tqdm(it, desc="DLC subnets", unit="subnet")
+            def progress(it, total):
+                return tqdm(it, total=total, desc="DLC subnets", unit="subnet")
 
+        adapter = ModelAdapter(
+            module,
+            owner=type(self).__name__,
+            head_layer=self.head_layer,
+            output_key=self.output_key,
+            masked_layers=self.masked_layers,
+        )
         with _engine.eval_mode(module):
-            hardness, matrix = _engine.score_subnets(
-                module,
+            if self.head_layer is None:
+                _, _, first = next(iter(batches()))
+                adapter.resolve_head(first)
+            else:
+                adapter.resolve_head(None)
+            named = adapter.masked_parameters()
+            if not named:
+                raise ValueError(self._nothing_to_mask_message(adapter))
+            masks = NestedMasks(
+                [p for _, p in named],
+                masking=self.masking,
+                scope=self.scope,
+                n_subnets=self.n_subnets,
+                step=self.step,
+                schedule=self.schedule,
+                rng=check_random_state(self.random_state),
+            )
+            result = _engine.run_pass(
+                adapter,
                 masks,
+                range(self.n_subnets),
                 batches,
-                y_t,
                 n_samples,
+                y_t,
                 loss_fn,
-                head=head if self.head == "prototype" else None,
-                keep_matrix=self.store_subnet_scores,
                 amp_dtype=torch.bfloat16 if self.amp else None,
                 check_batch=check_batch,
                 progress=progress,
             )
+        if self.head == "prototype" and adapter.output_width == 1:
+            warnings.warn(
+                f"{type(self).__name__}: the network has a single output per "
+                "sample (a regression net?); the prototype head treats y as "
+                "class labels, so the scores may mean little.",
+                UserWarning,
+                stacklevel=3,
+            )
         return {
-            "hardness": hardness,
-            "matrix": matrix,
+            "hardness": _engine.mean_over_subnets(result.losses),
+            "matrix": result.losses.float().numpy()
+            if self.store_subnet_scores
+            else None,
             "sparsities": masks.sparsities,
             "n_masked": masks.n_weights,
-            "head_layer": head_name,
+            "masked_parameters": [name for name, _ in named],
+            "head_layer": adapter.head_name,
         }
+
+    def _nothing_to_mask_message(self, adapter):
+        if adapter.head is not None and adapter.head is adapter.module:
+            return (
+                f"{type(self).__name__}: the network is a single layer, which "
+                "is its own head, so there is no weight left to mask. Score a "
+                "network with a backbone, or choose the layers with "
+                "masked_layers=."
+            )
+        where = (
+            f" outside the head {adapter.head_name!r}"
+            if adapter.head is not None
+            else ""
+        )
+        return (
+            f"{type(self).__name__}: the network has no weight to mask{where} "
+            "(Conv, Linear, MultiheadAttention or transformers' Conv1D, "
+            "embeddings excluded). Pass masked_layers= to choose layers."
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -364,6 +442,11 @@ class DLCHardness(BaseHardness):
         y_t, classes, validate = self._encode_targets(y, n_samples, net)
         if classes is not None:
             self.classes_ = classes
+            if self.head == "prototype" and len(classes) < 2:
+                raise ValueError(
+                    f"{type(self).__name__}: the prototype head needs at least "
+                    f"2 classes in y; got 1 class ({classes[0]!r})."
+                )
 
         def compute():
             return self._compute(X, y_t, n_samples, net, module, device, validate)
@@ -378,13 +461,13 @@ class DLCHardness(BaseHardness):
                     if k not in ("net", "memory", "verbose")
                 }
                 params["device"] = str(device)
-                params["criterion"] = (
-                    None
-                    if self.criterion is None
-                    else getattr(self.criterion, "__qualname__", repr(self.criterion))
-                )
+                for key in ("criterion", "masked_layers"):
+                    params[key] = _stable_key(params[key])
                 X_key = (
-                    {k: v.cpu().numpy() for k, v in X.items()}
+                    {
+                        k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
+                        for k, v in X.items()
+                    }
                     if isinstance(X, dict)
                     else (X.cpu().numpy() if isinstance(X, torch.Tensor) else X)
                 )
@@ -404,6 +487,7 @@ class DLCHardness(BaseHardness):
         self.sparsities_ = result["sparsities"]
         self.n_masked_weights_ = result["n_masked"]
         self.head_layer_ = result["head_layer"]
+        self.masked_parameters_ = result["masked_parameters"]
         if result["matrix"] is not None:
             self.subnet_scores_ = result["matrix"]
         return self

@@ -15,12 +15,13 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from . import _engine
+from ._adapter import ModelAdapter
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
-from ._engine import log_probabilities
+from ._losses import log_probabilities
 
 
 def count_forgetting_events(correct):
@@ -340,11 +341,11 @@ class TrainingDynamicsHardness(BaseHardness):
         def snapshot(net_module):
             loss = torch.empty(n_samples, dtype=torch.float64)
             right = torch.empty(n_samples, dtype=torch.bool)
+            adapter = ModelAdapter(net_module, owner=type(self).__name__)
             with _engine.eval_mode(net_module), torch.no_grad():
-                for start, stop, xb in batches():
-                    if check_batch is not None and not losses:
-                        check_batch(xb)
-                    output = _engine._call_module(net_module, xb)
+                for start, stop, output in _engine.forward_batches(
+                    adapter, batches, check_batch=None if losses else check_batch
+                ):
                     if validate is not None:
                         validate(output)
                     logp = log_probabilities(output, probabilities)
@@ -378,18 +379,20 @@ class TrainingDynamicsHardness(BaseHardness):
 
     def _score_final(self, module, batches, target, probabilities):
         """EL2N or GraNd of every sample under the final ``module``."""
-        n_samples = len(target)
-        scores = torch.empty(n_samples, dtype=torch.float64)
+        scores = torch.empty(len(target), dtype=torch.float64)
         with _engine.eval_mode(module):
-            for start, stop, xb in batches():
-                t = target[start:stop]
-                if self.method == "grand":
-                    values = _per_sample_grad_norms(module, xb, t, probabilities)
-                else:
-                    with torch.no_grad():
-                        output = _engine._call_module(module, xb)
-                        p = log_probabilities(output, probabilities).exp()
-                        error = p - F.one_hot(t, p.shape[1]).to(p.dtype)
-                        values = error.norm(dim=1)
-                scores[start:stop] = values.detach().double().cpu()
+            if self.method == "grand":
+                for start, stop, xb in batches():
+                    values = _per_sample_grad_norms(
+                        module, xb, target[start:stop], probabilities
+                    )
+                    scores[start:stop] = values.detach().double().cpu()
+                return scores.numpy()
+            adapter = ModelAdapter(module, owner=type(self).__name__)
+            with torch.no_grad():
+                for start, stop, output in _engine.forward_batches(adapter, batches):
+                    p = log_probabilities(output, probabilities).exp()
+                    t = target[start:stop]
+                    error = p - F.one_hot(t, p.shape[1]).to(p.dtype)
+                    scores[start:stop] = error.norm(dim=1).double().cpu()
         return scores.numpy()

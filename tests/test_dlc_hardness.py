@@ -14,7 +14,7 @@ from torch.nn.utils import prune
 from torch.utils.data import TensorDataset
 
 from sklearn_dlc import DLCHardness
-from sklearn_dlc._engine import pruned_counts
+from sklearn_dlc._masks import pruned_counts
 from sklearn_dlc._scored import split_hardness
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
@@ -316,18 +316,19 @@ def test_memory_caches_scores_by_content(tmp_path, small_digits, as_path):
     X, y = small_digits
     memory = str(tmp_path) if as_path else Memory(tmp_path, verbose=0)
     first = DLCHardness(net, n_subnets=3, batch_size=100, memory=memory).fit(X, y)
-    assert len(calls) == 6
+    # 3 subnets x 2 batches, plus one two-sample pass that detects the head.
+    assert len(calls) == 7
     again = clone(first).fit(X.copy(), y.copy())  # a deep copy of the weights
-    assert len(calls) == 6
+    assert len(calls) == 7
     np.testing.assert_array_equal(first.hardness_, again.hardness_)
     other = clone(first).set_params(n_subnets=2).fit(X, y)
-    assert len(calls) == 10
+    assert len(calls) == 12
     assert not np.array_equal(other.hardness_, first.hardness_)
     changed = clone(first)
     with torch.no_grad():
         changed.net.head.bias.add_(1.0)
     changed.fit(X, y)
-    assert len(calls) == 16
+    assert len(calls) == 19
 
 
 def test_verbose_shows_progress(tiny_cnn, small_digits, capsys):
