@@ -148,10 +148,8 @@ def _flexrand_counts(n_c, pruning_rate, split):
     if n_c <= 0:
         return FlexRandCounts(0, 0, 0)
     b = 1 - pruning_rate
-    if split <= 0.5:
-        e = min(split, b / 2)
-    else:
-        e = b - min(1 - split, b / 2)
+    # The easy fraction e; the hard pool gets the rest of the budget.
+    e = min(split, b / 2) if split <= 0.5 else b - min(1 - split, b / 2)
     easy_pool = _round(split * n_c)
     hard_pool = n_c - easy_pool
     budget = _keep_count(n_c, pruning_rate)
@@ -213,9 +211,7 @@ def check_hardness(hardness, n_samples, name="hardness"):
     return values
 
 
-def select_indices(
-    hardness, y, pruning_rate, split=0.5, strategy="flexrand", rng=None
-):
+def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rng=None):
     """Indices of the samples to keep, selected class by class.
 
     Every class keeps :func:`keep_count` samples, whatever the strategy.

@@ -36,10 +36,7 @@ def _reference(n_c, pruning_rate, split):
     """
     b = 1 - Fraction(str(pruning_rate))
     g = Fraction(str(split))
-    if g <= Fraction(1, 2):
-        e = min(g, b / 2)
-    else:
-        e = b - min(1 - g, b / 2)
+    e = min(g, b / 2) if g <= Fraction(1, 2) else b - min(1 - g, b / 2)
     n_easy = _round_half_up(e * n_c)
     return _round_half_up(g * n_c), n_easy, _budget(n_c, pruning_rate) - n_easy
 
