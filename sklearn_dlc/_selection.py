@@ -37,6 +37,17 @@ def check_pruning_rate(pruning_rate):
 
     The one validation of ``pruning_rate``: the functions of this module and
     :class:`~sklearn_dlc.FlexRandSampler` all call it.
+
+    Parameters
+    ----------
+    pruning_rate : object
+        The value to check: the fraction of each class that is removed.
+
+    Raises
+    ------
+    ValueError
+        If ``pruning_rate`` is not a real number (booleans excluded) in
+        [0, 1); the message names ``pruning_rate`` and the valid range.
     """
     if (
         not isinstance(pruning_rate, Real)
@@ -53,6 +64,16 @@ def check_split(split):
     """Raise a ValueError unless ``split`` is a real number in (0, 1).
 
     The one validation of ``split``, shared like :func:`check_pruning_rate`.
+
+    Parameters
+    ----------
+    split : object
+        The value to check: the fraction of each class in the easy pool.
+
+    Raises
+    ------
+    ValueError
+        If ``split`` is not a real number (booleans excluded) in (0, 1).
     """
     if not isinstance(split, Real) or isinstance(split, bool) or not 0 < split < 1:
         raise ValueError(
@@ -78,6 +99,7 @@ def keep_count(n_c, pruning_rate):
     Returns
     -------
     k : int
+        Number of samples to keep, in ``[min(1, n_c), n_c]``.
 
     Examples
     --------
