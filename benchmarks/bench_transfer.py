@@ -770,6 +770,7 @@ def plot(results, path):
         "loss integral flex 0.3",
         "EL2N hard",
     )
+    colors = dict(zip(shown, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
     for ax, (res, protocol) in zip(axes[0], panels):
         acc = res[protocol]
         for method in shown:
@@ -782,12 +783,16 @@ def plot(results, path):
                 [m for m, _ in d],
                 yerr=[s for _, s in d],
                 label=method,
+                color=colors[method],
                 capsize=2,
                 marker="o",
                 ms=3,
             )
         ax.axhline(0, color="k", lw=0.8)
         ax.set_xscale("log")
+        ticks = sorted(acc["random"])
+        ax.set_xticks([100 * f for f in ticks], [f"{100 * f:g}" for f in ticks])
+        ax.minorticks_off()
         ax.set_xlabel("kept fraction of every class (%)")
         ax.set_ylabel("accuracy minus random (points)")
         ax.set_title(f"{res['network']}, {protocol}")
@@ -817,7 +822,11 @@ def combine(paths, out, stem):
         runs.append(data["run"])
         results += [_fractions_as_float(r) for r in data["results"]]
     run = dict(
-        command=" ; ".join(r["command"] for r in runs) + " (run side by side)",
+        command=" ; ".join(
+            f"{r['command']} [started {r['date']}, {r['wall_s'] / 60:.1f} min]"
+            for r in runs
+        )
+        + " (one process per network; merged with --combine)",
         machine=runs[0]["machine"],
         date=runs[0]["date"],
         wall_s=max(r["wall_s"] for r in runs),
