@@ -125,10 +125,12 @@ CONFIG = {
     },
     "quick": {
         "minilm": dict(
-            n_per_class=10,
+            # 20 per class, so that 5% and 10% keep 1 and 2 queries per
+            # class (10 per class would keep one at every fraction <= 10%).
+            n_per_class=20,
             seq_len=32,
-            n_subnets=5,
-            step=0.2,
+            n_subnets=4,
+            step=0.25,
             ft_epochs=3,
             ft_lr=1e-3,
             ft_batch=32,
