@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from joblib import Memory
+from joblib import Memory, effective_n_jobs
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
@@ -24,6 +24,7 @@ from ._base import (
 )
 from ._losses import CallableLoss, LogitLoss, PrototypeLoss
 from ._masks import NestedMasks
+from ._parallel import ShardedScorer
 
 
 def _state_digest(module):
@@ -140,6 +141,15 @@ class DLCHardness(BaseHardness):
         so the user's module is never moved.
     amp : bool, default=False
         Run the forward passes under bfloat16 autocast (mostly useful on GPU).
+    n_jobs : int, default=None
+        Number of joblib workers scoring contiguous ranges of the samples,
+        one range per worker. None means 1 unless in a
+        :func:`joblib.parallel_config` context; -1 means all workers (every
+        core with loky; with ``parallel_config(backend="dask")``, every
+        thread of the Dask cluster). 1 scores in this process. See
+        :doc:`/cluster`: results equal ``n_jobs=1`` up to float rounding; the
+        prototype head costs one more dense pass; a Dataset ``X`` must
+        pickle; ``device="cuda"`` is each worker's own GPU.
     store_subnet_scores : bool, default=False
         Keep the ``(n_samples, n_subnets)`` matrix of per-subnet scores in
         ``subnet_scores_``.
@@ -147,7 +157,9 @@ class DLCHardness(BaseHardness):
         Cache the scores, keyed by the content of the weights, the parameters
         and the data, so that refitting a clone on the same data (e.g. in a
         grid search over a later pruning step) costs nothing. A str is a
-        cache directory.
+        cache directory. With ``n_jobs``, each range of in-memory data is
+        also cached as it finishes, so a fit that was interrupted resumes
+        with the missing ranges only. ``n_jobs`` is not part of the key.
     random_state : int, RandomState instance or None, default=None
         Seeds the ordering of ``masking="random"``.
     verbose : int, default=0
@@ -231,6 +243,7 @@ class DLCHardness(BaseHardness):
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device, None],
         "amp": ["boolean"],
+        "n_jobs": [Integral, None],
         "store_subnet_scores": ["boolean"],
         "memory": [str, HasMethods(["cache"]), None],
         "random_state": ["random_state"],
@@ -255,6 +268,7 @@ class DLCHardness(BaseHardness):
         batch_size=None,
         device=None,
         amp=False,
+        n_jobs=None,
         store_subnet_scores=False,
         memory=None,
         random_state=None,
@@ -275,6 +289,7 @@ class DLCHardness(BaseHardness):
         self.batch_size = batch_size
         self.device = device
         self.amp = amp
+        self.n_jobs = n_jobs
         self.store_subnet_scores = store_subnet_scores
         self.memory = memory
         self.random_state = random_state
@@ -318,7 +333,7 @@ class DLCHardness(BaseHardness):
         )
         return y_enc, classes, validate
 
-    def _compute(self, X, y_t, n_samples, net, module, device, validate):
+    def _compute(self, X, y_t, n_samples, net, module, device, validate, cache=None):
         module = self._module_on(module, device)
         float_dtype = _engine.float_dtype(module)
         batches, check_batch = self._make_batches(
@@ -367,18 +382,41 @@ class DLCHardness(BaseHardness):
                 schedule=self.schedule,
                 rng=check_random_state(self.random_state),
             )
-            result = _engine.run_pass(
-                adapter,
-                masks,
-                range(self.n_subnets),
-                batches,
-                n_samples,
-                y_t,
-                loss_fn,
-                amp_dtype=torch.bfloat16 if self.amp else None,
-                check_batch=check_batch,
-                progress=progress,
-            )
+            amp_dtype = torch.bfloat16 if self.amp else None
+            if effective_n_jobs(self.n_jobs) > 1:
+                sharded = ShardedScorer(
+                    adapter,
+                    masks,
+                    [name for name, _ in named],
+                    X,
+                    y_t,
+                    loss_fn,
+                    n_samples=n_samples,
+                    n_jobs=self.n_jobs,
+                    batch_size=self.batch_size or net.batch_size,
+                    device=device,
+                    loader=self._loader(X, net),
+                    amp_dtype=amp_dtype,
+                    check_batch=check_batch,
+                    owner=type(self).__name__,
+                    verbose=self.verbose,
+                    **(cache or {}),
+                )
+                losses = sharded.evaluate(range(self.n_subnets))
+                adapter.output_width = sharded.output_width
+            else:
+                losses = _engine.run_pass(
+                    adapter,
+                    masks,
+                    range(self.n_subnets),
+                    batches,
+                    n_samples,
+                    y_t,
+                    loss_fn,
+                    amp_dtype=amp_dtype,
+                    check_batch=check_batch,
+                    progress=progress,
+                ).losses
         if self.head == "prototype" and adapter.output_width == 1:
             warnings.warn(
                 f"{type(self).__name__}: the network has a single output per "
@@ -388,15 +426,20 @@ class DLCHardness(BaseHardness):
                 stacklevel=3,
             )
         return {
-            "hardness": _engine.mean_over_subnets(result.losses),
-            "matrix": result.losses.float().numpy()
-            if self.store_subnet_scores
-            else None,
+            "hardness": _engine.mean_over_subnets(losses),
+            "matrix": losses.float().numpy() if self.store_subnet_scores else None,
             "sparsities": masks.sparsities,
             "n_masked": masks.n_weights,
             "masked_parameters": [name for name, _ in named],
             "head_layer": adapter.head_name,
         }
+
+    @staticmethod
+    def _loader(X, net):
+        """``(iterator_valid, its arguments)`` for a Dataset ``X``, else None."""
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            return net.iterator_valid, net.get_params_for("iterator_valid")
+        return None
 
     def _nothing_to_mask_message(self, adapter):
         if adapter.head is not None and adapter.head is adapter.module:
@@ -448,8 +491,12 @@ class DLCHardness(BaseHardness):
                     f"2 classes in y; got 1 class ({classes[0]!r})."
                 )
 
+        cache = None
+
         def compute():
-            return self._compute(X, y_t, n_samples, net, module, device, validate)
+            return self._compute(
+                X, y_t, n_samples, net, module, device, validate, cache
+            )
 
         memory = check_memory(self.memory)
         if isinstance(memory, Memory) and memory.location is not None:
@@ -458,7 +505,7 @@ class DLCHardness(BaseHardness):
                 params = {
                     k: v
                     for k, v in self.get_params(deep=False).items()
-                    if k not in ("net", "memory", "verbose")
+                    if k not in ("net", "memory", "verbose", "n_jobs")
                 }
                 params["device"] = str(device)
                 for key in ("criterion", "masked_layers"):
@@ -472,8 +519,10 @@ class DLCHardness(BaseHardness):
                     else (X.cpu().numpy() if isinstance(X, torch.Tensor) else X)
                 )
                 cached = memory.cache(_cached_scores, ignore=["compute"])
+                digest = _state_digest(module)
+                cache = {"memory": memory, "cache_key": (digest, params)}
                 result = cached(
-                    _state_digest(module),
+                    digest,
                     params,
                     X_key,
                     None if y_t is None else y_t.numpy(),
