@@ -148,7 +148,11 @@ class ConfidenceHardness(BaseHardness):
         "method": [StrOptions({"least_confidence", "entropy", "margin"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device, None],
-        "n_jobs": [Integral, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
     def __init__(

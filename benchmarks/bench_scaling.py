@@ -1,0 +1,232 @@
+"""Wall time of sharded DLC scoring on 1 and 2 workers: loky and a Dask cluster.
+
+One workload (a CIFAR-sized residual CNN with random weights over CIFAR-10
+training images, prototype head, ``n_subnets`` subnets) is scored
+
+- in this process (``n_jobs=1``, the single-process path);
+- by loky with ``n_jobs=2`` (two local worker processes);
+- by a ``dask.distributed.LocalCluster`` of 1 and of 2 single-threaded worker
+  processes, through ``joblib.parallel_config(backend="dask")``.
+
+Every run uses one torch thread per process, so that the speed-up measures
+the sharding and not intra-op threads. For each configuration the script
+prints the wall time, the speed-up over the single-process run, the parallel
+efficiency (speed-up / workers), the maximal relative difference of the
+scores from the single-process ones, and the fixed overhead per fit: the
+time of a tiny fit (64 samples, 2 subnets) through that configuration, with
+its workers already started, minus the same fit in this process. The first
+tiny fit also gives the cold start (starting workers, importing torch).
+
+Run ``python benchmarks/bench_scaling.py`` (about 2-4 minutes on two cores);
+``--data`` is the folder holding ``cifar10.npz`` (default ``../shared/data``
+in this repository's layout; random images when it is absent).
+"""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sklearn_dlc import DLCHardness
+
+HERE = Path(__file__).resolve().parent
+
+
+class SmallResNet(nn.Module):
+    """A CIFAR-sized residual CNN (about 0.3 M parameters)."""
+
+    def __init__(self, width=32, n_classes=10):
+        super().__init__()
+
+        def block(c_in, c_out, stride):
+            return nn.Sequential(
+                nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+                nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+            )
+
+        self.stem = nn.Sequential(
+            nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
+        )
+        self.blocks = nn.ModuleList(
+            [
+                block(width, width, 1),
+                block(width, 2 * width, 2),
+                block(2 * width, 4 * width, 2),
+            ]
+        )
+        self.shortcuts = nn.ModuleList(
+            [
+                nn.Identity(),
+                nn.Conv2d(width, 2 * width, 1, 2, bias=False),
+                nn.Conv2d(2 * width, 4 * width, 1, 2, bias=False),
+            ]
+        )
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = nn.Linear(4 * width, n_classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block, shortcut in zip(self.blocks, self.shortcuts):
+            x = F.relu(block(x) + shortcut(x))
+        return self.head(self.pool(x).flatten(1))
+
+
+def load_data(folder, n_samples):
+    path = Path(folder) / "cifar10.npz"
+    if path.exists():
+        with np.load(path) as d:
+            X, y = d["X_train"][:n_samples], d["y_train"][:n_samples]
+        X = (X.astype(np.float32) / 255.0).transpose(0, 3, 1, 2).copy()
+        return X, y, f"CIFAR-10 train[:{n_samples}] from {path}"
+    rng = np.random.RandomState(0)
+    X = rng.rand(n_samples, 3, 32, 32).astype(np.float32)
+    y = rng.randint(0, 10, n_samples)
+    return X, y, f"random 32x32 images ({path} not found)"
+
+
+def timed_fit(module, X, y, args, n_subnets, **kwargs):
+    scorer = DLCHardness(
+        module,
+        n_subnets=n_subnets,
+        step=args.step,
+        batch_size=args.batch_size,
+        **kwargs,
+    )
+    start = time.perf_counter()
+    scorer.fit(X, y)
+    return time.perf_counter() - start, scorer.hardness_
+
+
+def measure(name, workers, module, X, y, tiny, args, reference, tiny_local):
+    """Cold tiny fit, warm tiny fit, full fit, in the active joblib context."""
+    n_jobs = None if name.startswith("dask") else workers
+    cold, _ = timed_fit(module, *tiny, args, 2, n_jobs=n_jobs)
+    warm, _ = timed_fit(module, *tiny, args, 2, n_jobs=n_jobs)
+    wall, h = timed_fit(module, X, y, args, args.n_subnets, n_jobs=n_jobs)
+    return {
+        "config": name,
+        "workers": workers,
+        "wall_s": wall,
+        "cold_start_s": cold,
+        "overhead_s": warm - tiny_local,
+        "max_rel_diff": float(np.max(np.abs(h - reference) / np.abs(reference))),
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"))
+    parser.add_argument("--n-samples", type=int, default=1000)
+    parser.add_argument("--n-subnets", type=int, default=10)
+    parser.add_argument("--step", type=float, default=0.02)
+    parser.add_argument("--batch-size", type=int, default=250)
+    parser.add_argument(
+        "--out", default=str(HERE / "results" / "bench_scaling.txt"), help="results"
+    )
+    args = parser.parse_args()
+    os.environ["OMP_NUM_THREADS"] = "1"  # for the worker processes
+    torch.set_num_threads(1)
+
+    from dask.distributed import Client, LocalCluster
+
+    X, y, source = load_data(args.data, args.n_samples)
+    torch.manual_seed(0)
+    module = SmallResNet().eval()
+    tiny = (X[:64], y[:64])
+    lines = [
+        f"# bench_scaling: {source}; n_subnets={args.n_subnets} step={args.step} "
+        f"batch_size={args.batch_size}; one torch thread per process; "
+        f"torch={torch.__version__} joblib={joblib.__version__} "
+        f"python={platform.python_version()} cpus={os.cpu_count()}",
+        "# The machine was shared with other jobs while this ran: wall times "
+        "are noisy, and 2 cores bound the speed-up by 2.",
+    ]
+    print(*lines, sep="\n", flush=True)
+
+    timed_fit(module, *tiny, args, 2)  # warm-up of this process
+    tiny_local = min(timed_fit(module, *tiny, args, 2)[0] for _ in range(3))
+    single, reference = timed_fit(module, X, y, args, args.n_subnets)
+    rows = [
+        {
+            "config": "in-process (n_jobs=1)",
+            "workers": 1,
+            "wall_s": single,
+            "cold_start_s": 0.0,
+            "overhead_s": 0.0,
+            "max_rel_diff": 0.0,
+        }
+    ]
+    print(f"in-process: {single:.1f} s", flush=True)
+    with joblib.parallel_config(backend="loky"):
+        rows.append(
+            measure(
+                "loky (n_jobs=2)", 2, module, X, y, tiny, args, reference, tiny_local
+            )
+        )
+    print(rows[-1], flush=True)
+    for n_workers in (1, 2):
+        with (
+            LocalCluster(
+                n_workers=n_workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster),
+            joblib.parallel_config(backend="dask"),
+        ):
+            rows.append(
+                measure(
+                    f"dask LocalCluster ({n_workers} worker{'s' * (n_workers > 1)})",
+                    n_workers,
+                    module,
+                    X,
+                    y,
+                    tiny,
+                    args,
+                    reference,
+                    tiny_local,
+                )
+            )
+        print(rows[-1], flush=True)
+
+    header = (
+        "| configuration | workers | wall s | speed-up | efficiency | "
+        "overhead per fit s | cold start s | max rel diff |"
+    )
+    table = [header, "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        speedup = single / r["wall_s"]
+        table.append(
+            f"| {r['config']} | {r['workers']} | {r['wall_s']:.1f} | {speedup:.2f} | "
+            f"{speedup / r['workers']:.2f} | {r['overhead_s']:.2f} | "
+            f"{r['cold_start_s']:.1f} | {r['max_rel_diff']:.1e} |"
+        )
+    dask1 = next(
+        r for r in rows if r["config"].startswith("dask") and r["workers"] == 1
+    )
+    dask2 = rows[-1]
+    table.append(
+        f"\nDask, 2 workers over 1 worker: speed-up "
+        f"{dask1['wall_s'] / dask2['wall_s']:.2f}, efficiency "
+        f"{dask1['wall_s'] / dask2['wall_s'] / 2:.2f}"
+    )
+    lines += ["", f"$ python {' '.join(sys.argv)}", "", *table]
+    print(*table, sep="\n")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()
