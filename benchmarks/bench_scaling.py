@@ -5,8 +5,10 @@ training images, prototype head, ``n_subnets`` subnets) is scored
 
 - in this process (``n_jobs=1``, the single-process path);
 - by loky with ``n_jobs=2`` (two local worker processes);
-- by a ``dask.distributed.LocalCluster`` of 1 and of 2 single-threaded worker
-  processes, through ``joblib.parallel_config(backend="dask")``.
+- by a ``dask.distributed.LocalCluster`` of 1 and of 2 worker processes,
+  through ``joblib.parallel_config(backend="dask")`` (the single worker has
+  two threads, hence two ranges, which it scores in turn: with one thread,
+  ``n_jobs`` would be 1, the in-process path).
 
 Every run uses one torch thread per process, so that the speed-up measures
 the sharding and not intra-op threads. For each configuration the script
@@ -20,6 +22,11 @@ tiny fit also gives the cold start (starting workers, importing torch).
 Run ``python benchmarks/bench_scaling.py`` (about 2-4 minutes on two cores);
 ``--data`` is the folder holding ``cifar10.npz`` (default ``../shared/data``
 in this repository's layout; random images when it is absent).
+
+``--resnet50`` instead measures the per-image cost of one forward pass of a
+ResNet-50-shaped network (plain torch: bottleneck blocks 3-4-6-3, 25.6 M
+parameters, random weights, 224x224 inputs, batch 16, one thread), the unit of
+the cost model of ``docs/cluster.rst``, and appends it to the results file.
 """
 
 import argparse
@@ -82,6 +89,82 @@ class SmallResNet(nn.Module):
         return self.head(self.pool(x).flatten(1))
 
 
+class Bottleneck(nn.Module):
+    def __init__(self, c_in, width, stride):
+        super().__init__()
+        c_out = 4 * width
+        self.body = nn.Sequential(
+            nn.Conv2d(c_in, width, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, stride, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, c_out, 1, bias=False),
+            nn.BatchNorm2d(c_out),
+        )
+        self.shortcut = nn.Identity()
+        if stride != 1 or c_in != c_out:
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+class ResNet50(nn.Module):
+    """ResNet-50's layer shapes (He et al., 2016), in plain torch."""
+
+    def __init__(self, n_classes=1000):
+        super().__init__()
+        layers = [
+            nn.Conv2d(3, 64, 7, 2, 3, bias=False),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),
+            nn.MaxPool2d(3, 2, 1),
+        ]
+        c_in = 64
+        for width, n_blocks, stride in [
+            (64, 3, 1),
+            (128, 4, 2),
+            (256, 6, 2),
+            (512, 3, 2),
+        ]:
+            for i in range(n_blocks):
+                layers.append(Bottleneck(c_in, width, stride if i == 0 else 1))
+                c_in = 4 * width
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Linear(c_in, n_classes)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
+def resnet50_forward_cost(out):
+    torch.manual_seed(0)
+    model = ResNet50().eval()
+    n_params = sum(p.numel() for p in model.parameters())
+    x = torch.rand(16, 3, 224, 224)
+    with torch.no_grad():
+        model(x)
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            model(x)
+            times.append((time.perf_counter() - start) / len(x))
+    runs = ", ".join(f"{t * 1e3:.0f}" for t in times)
+    line = (
+        f"ResNet-50-shaped network ({n_params / 1e6:.1f} M parameters), 224x224, "
+        "batch 16, one torch thread, forward only: median "
+        f"{np.median(times) * 1e3:.0f} ms per image (runs: {runs} ms); "
+        "the machine was shared with other jobs."
+    )
+    print(line)
+    with open(out, "a") as f:
+        f.write(f"\n$ python {' '.join(sys.argv)}\n{line}\n")
+
+
 def load_data(folder, n_samples):
     path = Path(folder) / "cifar10.npz"
     if path.exists():
@@ -134,11 +217,29 @@ def main():
     parser.add_argument(
         "--out", default=str(HERE / "results" / "bench_scaling.txt"), help="results"
     )
+    parser.add_argument("--resnet50", action="store_true", help="forward cost only")
+    parser.add_argument(
+        "--dask-malloc-trim",
+        action="store_true",
+        help="keep Dask's default MALLOC_TRIM_THRESHOLD_=65536 in the workers",
+    )
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"  # for the worker processes
     torch.set_num_threads(1)
+    if args.resnet50:
+        resnet50_forward_cost(args.out)
+        return
 
+    import dask
     from dask.distributed import Client, LocalCluster
+
+    # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which made
+    # torch's CPU forward passes about 2x slower in a worker than in this
+    # process (measured here); unset, workers run at this process's speed.
+    if not args.dask_malloc_trim:
+        dask.config.set(
+            {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+        )
 
     X, y, source = load_data(args.data, args.n_samples)
     torch.manual_seed(0)
@@ -147,6 +248,8 @@ def main():
     lines = [
         f"# bench_scaling: {source}; n_subnets={args.n_subnets} step={args.step} "
         f"batch_size={args.batch_size}; one torch thread per process; "
+        f"dask workers' MALLOC_TRIM_THRESHOLD_="
+        f"{'65536 (default)' if args.dask_malloc_trim else 'unset'}; "
         f"torch={torch.__version__} joblib={joblib.__version__} "
         f"python={platform.python_version()} cpus={os.cpu_count()}",
         "# The machine was shared with other jobs while this ran: wall times "
@@ -179,7 +282,9 @@ def main():
         with (
             LocalCluster(
                 n_workers=n_workers,
-                threads_per_worker=1,
+                # One worker with two threads gets two ranges (scored in
+                # turn): one thread would make n_jobs 1, the in-process path.
+                threads_per_worker=3 - n_workers,
                 processes=True,
                 dashboard_address=None,
             ) as cluster,

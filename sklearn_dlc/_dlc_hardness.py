@@ -386,41 +386,21 @@ class DLCHardness(BaseHardness):
                 schedule=self.schedule,
                 rng=check_random_state(self.random_state),
             )
-            amp_dtype = torch.bfloat16 if self.amp else None
+            run_pass = _engine.run_pass
             if effective_n_jobs(self.n_jobs) > 1:
-                sharded = ShardedScorer(
-                    adapter,
-                    masks,
-                    [name for name, _ in named],
-                    X,
-                    y_t,
-                    loss_fn,
-                    n_samples=n_samples,
-                    n_jobs=self.n_jobs,
-                    batch_size=self.batch_size or net.batch_size,
-                    device=device,
-                    loader=self._loader(X, net),
-                    amp_dtype=amp_dtype,
-                    check_batch=check_batch,
-                    owner=type(self).__name__,
-                    verbose=self.verbose,
-                    **(cache or {}),
-                )
-                losses = sharded.evaluate(range(self.n_subnets))
-                adapter.output_width = sharded.output_width
-            else:
-                losses = _engine.run_pass(
-                    adapter,
-                    masks,
-                    range(self.n_subnets),
-                    batches,
-                    n_samples,
-                    y_t,
-                    loss_fn,
-                    amp_dtype=amp_dtype,
-                    check_batch=check_batch,
-                    progress=progress,
-                ).losses
+                run_pass = self._sharded_pass(X, net, named, device, cache)
+            result = run_pass(
+                adapter,
+                masks,
+                range(self.n_subnets),
+                batches,
+                n_samples,
+                y_t,
+                loss_fn,
+                amp_dtype=torch.bfloat16 if self.amp else None,
+                check_batch=check_batch,
+                progress=progress,
+            )
         if self.head == "prototype" and adapter.output_width == 1:
             warnings.warn(
                 f"{type(self).__name__}: the network has a single output per "
@@ -430,20 +410,46 @@ class DLCHardness(BaseHardness):
                 stacklevel=3,
             )
         return {
-            "hardness": _engine.mean_over_subnets(losses),
-            "matrix": losses.float().numpy() if self.store_subnet_scores else None,
+            "hardness": _engine.mean_over_subnets(result.losses),
+            "matrix": result.losses.float().numpy()
+            if self.store_subnet_scores
+            else None,
             "sparsities": masks.sparsities,
             "n_masked": masks.n_weights,
             "masked_parameters": [name for name, _ in named],
             "head_layer": adapter.head_name,
         }
 
-    @staticmethod
-    def _loader(X, net):
-        """``(iterator_valid, its arguments)`` for a Dataset ``X``, else None."""
+    def _sharded_pass(self, X, net, named, device, cache):
+        """``_engine.run_pass`` over ranges of ``X`` on ``n_jobs`` joblib workers."""
+        loader = None
         if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
-            return net.iterator_valid, net.get_params_for("iterator_valid")
-        return None
+            loader = net.iterator_valid, net.get_params_for("iterator_valid")
+
+        def run_pass(adapter, masks, subnets, batches, n_samples, y, loss_fn, **kw):
+            sharded = ShardedScorer(
+                adapter,
+                masks,
+                [name for name, _ in named],
+                X,
+                y,
+                loss_fn,
+                n_samples=n_samples,
+                n_jobs=self.n_jobs,
+                batch_size=self.batch_size or net.batch_size,
+                device=device,
+                loader=loader,
+                amp_dtype=kw["amp_dtype"],
+                check_batch=kw["check_batch"],
+                owner=type(self).__name__,
+                verbose=self.verbose,
+                **(cache or {}),
+            )
+            result = _engine.PassResult(sharded.evaluate(subnets))
+            adapter.output_width = sharded.output_width
+            return result
+
+        return run_pass
 
     def _nothing_to_mask_message(self, adapter):
         if adapter.head is not None and adapter.head is adapter.module:

@@ -144,7 +144,7 @@ def test_loky_equals_single_process(data, tmp_path, kind):
 @pytest.mark.parametrize(
     "params",
     [
-        {"head": "model"},
+        {"head": "model", "verbose": 1},
         {"masking": "random", "random_state": 0, "store_subnet_scores": True},
         {"criterion": lambda out, yb: out.square().mean(1), "head": "model"},
     ],
