@@ -1,5 +1,6 @@
 """Sharded scoring through joblib: loky processes and a local Dask cluster."""
 
+import copy
 import os
 import threading
 import time
@@ -104,6 +105,22 @@ def scorer(module, **kwargs):
     return DLCHardness(module, **params)
 
 
+class LoggedDataset(Dataset):
+    """Appends every index read to a file per process."""
+
+    def __init__(self, X, log_dir):
+        self.X = torch.from_numpy(X)
+        self.log_dir = str(log_dir)
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        with open(os.path.join(self.log_dir, f"{os.getpid()}.log"), "a") as f:
+            f.write(f"{i}\n")
+        return self.X[i]
+
+
 class Unpicklable(Dataset):
     def __init__(self, X):
         self.X = torch.from_numpy(X)
@@ -139,6 +156,23 @@ def test_loky_equals_single_process(data, tmp_path, kind):
         firsts = sorted({i for v in pids.values() for i in v})
         assert firsts == list(range(0, 120, 32)) + list(range(120, 240, 32))
     assert_same_state(module, state)
+
+
+def test_dataset_each_worker_reads_its_range(data, tmp_path):
+    X, y = data
+    forward_log, read_log = tmp_path / "forward", tmp_path / "read"
+    forward_log.mkdir()
+    read_log.mkdir()
+    module = recorder(forward_log, barrier=2)
+    scorer(module, head="model", n_jobs=2).fit(LoggedDataset(X, read_log), y)
+    reads = logged(read_log)
+    # The driver reads the first batch only, for the head detection.
+    assert sorted(reads.pop(os.getpid())) == list(range(32))
+    # Each worker reads its own range, once per subnet.
+    assert sorted(sorted(v) for v in reads.values()) == [
+        sorted(list(range(0, 120)) * K),
+        sorted(list(range(120, 240)) * K),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -338,3 +372,33 @@ def test_dask_resume_recomputes_missing_ranges(dask_client, data, tmp_path):
     np.testing.assert_allclose(got.hardness_, expected, rtol=1e-5)
     firsts = sorted({i for v in logged(log).values() for i in v})
     assert firsts == list(range(120, 240, 32))
+
+
+def test_masks_detach_and_bind():
+    torch.manual_seed(0)
+    module = TinyCNN()
+    copied = copy.deepcopy(module)
+
+    def weights(m):
+        return [p for n, p in m.named_parameters() if n.endswith("weight")]
+
+    masks = NestedMasks(
+        weights(module),
+        masking="random",
+        scope="global",
+        n_subnets=4,
+        step=0.3,
+        schedule="geometric",
+        rng=np.random.RandomState(0),
+    )
+    shipped = masks.detached()
+    assert shipped.params == [] and all(o.dtype == torch.int32 for o in shipped._local)
+    bound = shipped.bind(weights(copied))
+    for k in (3, 1):
+        with masks.applied(), bound.applied():
+            masks.prune_to(k)
+            bound.prune_to(k)
+            for a, b in zip(weights(module), weights(copied)):
+                assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="sizes the masks were made for"):
+        shipped.bind(weights(copied)[1:])
