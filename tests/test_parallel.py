@@ -20,8 +20,6 @@ from sklearn_dlc._losses import PrototypeLoss
 from sklearn_dlc._masks import NestedMasks
 from sklearn_dlc._parallel import ShardedScorer, split_ranges
 
-distributed = pytest.importorskip("dask.distributed")
-
 K = 4
 STEP = 0.1
 
@@ -312,6 +310,7 @@ def test_loky_dead_worker(data):
 
 @pytest.fixture(scope="module")
 def dask_client():
+    distributed = pytest.importorskip("dask.distributed")
     with (
         distributed.LocalCluster(
             n_workers=2,
