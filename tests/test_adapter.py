@@ -117,6 +117,8 @@ def test_unused_pooler_scores_like_named_head():
     auto = DLCHardness(net, n_subnets=4).fit(X, Y6)
     named = DLCHardness(net, n_subnets=4, head_layer="fc").fit(X, Y6)
     assert auto.head_layer_ == "fc"
+    # The pooler ran but cannot change the output: its weights stay unmasked.
+    assert auto.masked_parameters_ == named.masked_parameters_ == ["body.0.weight"]
     np.testing.assert_array_equal(auto.hardness_, named.hardness_)
 
 
