@@ -296,3 +296,16 @@ def test_device_follows_bare_module_parameters():
     assert scorer._resolve_device(net, module) == torch.device("cpu")
     scorer = DLCHardness(user_net, device="meta")
     assert scorer._resolve_device(net, module) == torch.device("meta")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bare_cuda_module_is_scored_on_cuda(tiny_cnn, small_digits):
+    X, y = small_digits
+    net = tiny_cnn.cuda()
+    seen = []
+    net.register_forward_pre_hook(lambda m, a: seen.append(a[0].device.type))
+    state = state_copy(net)
+    DLCHardness(net, n_subnets=2).fit(X, y)
+    assert set(seen) == {"cuda"}
+    assert next(net.parameters()).device.type == "cuda"
+    assert_same_state(net, state)
