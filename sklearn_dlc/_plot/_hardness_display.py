@@ -4,9 +4,9 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ._utils import (
+    check_fitted,
     check_int,
     check_kwargs,
     check_option,
@@ -444,11 +444,11 @@ class HardnessDisplay:
         -------
         display : HardnessDisplay
         """
-        check_is_fitted(scorer, "hardness_")
+        check_fitted(scorer, ["hardness_"])
         hardness = scorer.hardness_
         kept_indices = None
         if sampler is not None:
-            check_is_fitted(sampler, "sample_indices_")
+            check_fitted(sampler, ["sample_indices_"])
             sampler_hardness = getattr(sampler, "hardness_", None)
             if sampler_hardness is not None and len(sampler_hardness) != len(hardness):
                 raise ValueError(

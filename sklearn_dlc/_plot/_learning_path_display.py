@@ -1,9 +1,9 @@
 """LearningPathDisplay: subnet loss along growing sparsity, per hardness group."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ._utils import (
+    check_fitted,
     check_int,
     check_kwargs,
     check_option,
@@ -246,7 +246,7 @@ class LearningPathDisplay:
         -------
         display : LearningPathDisplay
         """
-        check_is_fitted(scorer, ["hardness_", "sparsities_"])
+        check_fitted(scorer, ["hardness_", "sparsities_"])
         if getattr(scorer, "subnet_scores_", None) is None:
             raise ValueError(
                 f"{type(scorer).__name__} has no subnet_scores_: fit it with "

@@ -372,7 +372,7 @@ default="fill_between"
                     f"kept=True plots 1 - {param}, which needs values in [0, 1]; "
                     f"got {sorted(set(x.tolist()))}. Pass kept=False."
                 )
-            x = 1 - x
+            x = np.round(1 - x, 12)  # 1 - 0.7 is 0.30000000000000004
         # A failed fit (error_score=nan) leaves NaN: a gap in the curve.
         mean = _numbers("mean_" + score, cv_results["mean_" + score], allow_nan=True)
         std = _numbers("std_" + score, cv_results["std_" + score], allow_nan=True)

@@ -3,6 +3,8 @@
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 
 def check_matplotlib_support(caller_name):
@@ -29,6 +31,21 @@ def get_axes(ax, caller_name):
             f"ax must be a matplotlib Axes or None, got {type(ax).__name__}."
         )
     return ax, ax.figure
+
+
+def check_fitted(estimator, attributes):
+    """Raise NotFittedError unless ``estimator`` has all ``attributes``.
+
+    Any object with the attributes passes (duck typing); otherwise
+    scikit-learn's :func:`~sklearn.utils.validation.check_is_fitted` gives
+    its usual errors.
+    """
+    if all(hasattr(estimator, a) for a in attributes):
+        return
+    check_is_fitted(estimator, attributes)
+    raise NotFittedError(  # pragma: no cover - check_is_fitted raised above
+        f"{type(estimator).__name__} lacks {attributes}; fit it first."
+    )
 
 
 def check_kwargs(name, value):
