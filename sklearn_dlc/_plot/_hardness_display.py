@@ -364,30 +364,30 @@ class HardnessDisplay:
         self.kept_ = None if kept_mask is None else []
         for i, (m, label) in enumerate(zip(members, labels)):
             color = "0.7" if single else f"C{i}"
-            style = {"histtype": "stepfilled", "color": color, "alpha": 0.5}
-            if single:
-                style["alpha"] = 1.0
+            style = {
+                "histtype": "stepfilled",
+                "color": color,
+                "alpha": 1.0 if single else 0.5,
+                "label": label,
+            }
             style.update(hist_kwargs)
             *_, patches = ax.hist(
-                hardness[m], bins=self.bins_, density=density, label=label, **style
+                hardness[m], bins=self.bins_, density=density, **style
             )
             self.patches_.append(list(patches))
             if kept_mask is None:
                 continue
-            kept_label = "kept samples" if single else f"{label}, kept"
             if single:
                 style = {"histtype": "stepfilled", "color": "C0"}
+                style["label"] = "kept samples"
             else:
                 # An outline over the filled histogram of all samples of the
                 # class, so that the classes stay apart.
                 style = {"histtype": "step", "color": f"C{i}", "linewidth": 2}
+                style["label"] = f"{label}, kept"
             style.update(kept_kwargs)
             *_, patches = ax.hist(
-                hardness[m & kept_mask],
-                bins=self.bins_,
-                density=density,
-                label=kept_label,
-                **style,
+                hardness[m & kept_mask], bins=self.bins_, density=density, **style
             )
             self.kept_.append(list(patches))
 

@@ -185,9 +185,9 @@ class LearningPathDisplay:
         self.lines_ = []
         self.fill_between_ = None if lower is None else []
         for g, (curve, label) in enumerate(zip(curves, labels)):
-            style = {"color": colors[g], "linewidth": 2}
+            style = {"color": colors[g], "linewidth": 2, "label": label}
             style.update(line_kwargs)
-            (line,) = ax.plot(sparsities, curve, label=label, **style)
+            (line,) = ax.plot(sparsities, curve, **style)
             self.lines_.append(line)
             if lower is not None:
                 band_style = {"color": line.get_color(), "alpha": 0.2, "linewidth": 0}

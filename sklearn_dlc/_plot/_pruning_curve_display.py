@@ -241,15 +241,15 @@ default="fill_between"
         for i, (x, mean, label) in enumerate(zip(xs, means, labels)):
             label = None if label is None else str(label)
             if std_display_style == "errorbar":
-                style = {"marker": "o", "capsize": 3}
+                style = {"marker": "o", "capsize": 3, "label": label}
                 style.update(errorbar_kwargs)
-                container = ax.errorbar(x, mean, yerr=stds[i], label=label, **style)
+                container = ax.errorbar(x, mean, yerr=stds[i], **style)
                 self.errorbar_.append(container)
                 self.lines_.append(container.lines[0])
                 continue
-            style = {"marker": "o"}
+            style = {"marker": "o", "label": label}
             style.update(line_kwargs)
-            (line,) = ax.plot(x, mean, label=label, **style)
+            (line,) = ax.plot(x, mean, **style)
             self.lines_.append(line)
             if std_display_style == "fill_between":
                 band = {"color": line.get_color(), "alpha": 0.2, "linewidth": 0}
