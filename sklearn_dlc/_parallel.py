@@ -123,13 +123,13 @@ class _NoMasks:
 class _Network:
     """The network as every range needs it: weights, mask orderings, head."""
 
-    def __init__(self, module, masks, masked_names, head_name, adapter_kwargs):
+    def __init__(self, module, masks, masked_names, head, adapter_kwargs):
         if next(module.parameters()).device.type != "cpu":
             module = copy.deepcopy(module).cpu()
         self.module = module
         self.masks = masks.detached() if masks is not None else None
         self.masked_names = masked_names
-        self.head_name = head_name
+        self.head_name, self.unused = head
         self.adapter_kwargs = adapter_kwargs
         # Not unpickled: this is the driver's (maybe the user's) module, as
         # under joblib's threading backend; workers must copy it.
@@ -161,8 +161,11 @@ class _Network:
             adapter = ModelAdapter(
                 module, head_layer=self.head_name, **self.adapter_kwargs
             )
-            if self.head_name is not None:
-                adapter.resolve_head(None)
+            # What the driver's resolve_head found, without its probe pass.
+            named_modules = dict(module.named_modules())
+            adapter.head_name = self.head_name
+            adapter.head = named_modules.get(self.head_name)
+            adapter.unused = set(self.unused)
             masks = _NoMasks()
             if self.masks is not None:
                 named = adapter.masked_parameters()
@@ -366,7 +369,7 @@ class ShardedScorer:
             adapter.module,
             masks,
             list(masked_names),
-            adapter.head_name,
+            (adapter.head_name, sorted(adapter.unused)),
             {
                 "owner": owner,
                 "output_key": adapter.output_key,

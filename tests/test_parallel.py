@@ -194,6 +194,30 @@ def test_loky_heads_and_options(data, params):
         np.testing.assert_allclose(b.subnet_scores_, a.subnet_scores_, rtol=1e-5)
 
 
+class WithUnusedPooler(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = TinyCNN()
+        self.pooler = nn.Linear(10, 10)
+
+    def forward(self, x):
+        out = self.net(x)
+        self.pooler(out)
+        return out
+
+
+def test_loky_unused_layer_stays_unmasked(data):
+    X, y = data
+    torch.manual_seed(0)
+    module = WithUnusedPooler().eval()
+    a = scorer(module).fit(X, y)
+    b = scorer(module, n_jobs=2).fit(X, y)
+    assert "pooler.weight" not in a.masked_parameters_
+    assert b.masked_parameters_ == a.masked_parameters_
+    assert b.n_masked_weights_ == a.n_masked_weights_
+    np.testing.assert_allclose(b.hardness_, a.hardness_, rtol=1e-5)
+
+
 def test_confidence_hardness_n_jobs(data):
     X, y = data
     module = recorder()
