@@ -98,7 +98,7 @@ def _build_parser():
             "cross-validation, then a linear probe on the frozen embeddings is "
             "trained on the kept samples and tested, next to stratified random "
             "pruning at the same per-class counts and to the whole training "
-            "part. Runs offline, about 2-3 minutes on two CPU cores. "
+            "part. Runs offline, about 90 s of CPU time on one thread. "
             "With --digits: a small CNN pre-trained on MNIST digits is fine-tuned "
             "on pruned subsets of scikit-learn's UCI digits instead."
         ),
