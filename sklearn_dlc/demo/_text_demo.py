@@ -69,7 +69,7 @@ def path_step(n_subnets):
     --------
     >>> from sklearn_dlc.demo._text_demo import path_step
     >>> round(path_step(50), 4), round(path_step(6), 4)
-    (0.02, 0.1798)
+    (0.02, 0.1796)
     """
     check_positive_int("n_subnets", n_subnets)
     if n_subnets == 1:
@@ -80,8 +80,11 @@ def path_step(n_subnets):
 @contextlib.contextmanager
 def _quiet_transformers(quiet):
     """Hide transformers' weight-loading progress bar when ``quiet``."""
-    from transformers.utils import logging
-
+    try:
+        from transformers.utils import logging
+    except ImportError:  # load_minilm then says what to install
+        yield
+        return
     was_enabled = logging.is_progress_bar_enabled()
     if quiet:
         logging.disable_progress_bar()
