@@ -350,11 +350,8 @@ class DLCHardness(BaseHardness):
             masked_layers=self.masked_layers,
         )
         with _engine.eval_mode(module):
-            if self.head_layer is None:
-                _, _, first = next(iter(batches()))
-                adapter.resolve_head(first)
-            else:
-                adapter.resolve_head(None)
+            _, _, first = next(iter(batches()))
+            adapter.resolve_head(first)
             named = adapter.masked_parameters()
             if not named:
                 raise ValueError(self._nothing_to_mask_message(adapter))
