@@ -9,7 +9,8 @@ from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
 from ._plot import HardnessDisplay, LearningPathDisplay, PruningCurveDisplay
-from ._pretrained import (
+from ._training_hardness import TrainingDynamicsHardness
+from .demo._pretrained import (
     DigitsCNN,
     fine_tune,
     load_digits_cnn,
@@ -18,7 +19,6 @@ from ._pretrained import (
     pretrained_metadata,
     to_digits_input,
 )
-from ._training_hardness import TrainingDynamicsHardness
 
 __all__ = [
     "ConfidenceHardness",

@@ -1,4 +1,4 @@
-"""The ``python -m sklearn_dlc demo`` experiment: DLC + FlexRand vs random pruning.
+"""The ``python -m sklearn_dlc demo --digits`` experiment: a small CNN, UCI digits.
 
 A CNN pre-trained on MNIST digits (shipped with the package) is fine-tuned on
 pruned subsets of scikit-learn's UCI digits, a different domain. The subsets
@@ -6,12 +6,9 @@ come from :class:`~sklearn_dlc.DLCHardness` scores with
 :class:`~sklearn_dlc.FlexRandSampler`, or from stratified random sampling.
 """
 
-import contextlib
-import importlib.util
 import math
 import sys
 import time
-from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -19,83 +16,36 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from ._dlc_hardness import DLCHardness
-from ._flexrand_sampler import FlexRandSampler
+from .._dlc_hardness import DLCHardness
+from .._flexrand_sampler import FlexRandSampler
+from ._common import (
+    check_positive_int,
+    check_rates,
+    check_split,
+    limit_threads,
+    plural,
+    require_matplotlib,
+    resolve_device,
+    seed_range,
+    summary,
+)
 from ._pretrained import fine_tune, load_digits_cnn, to_digits_input
 
 _BATCH_SIZE = 64
 _LR = 1e-3
 
 
-def resolve_device(device):
-    """Return ``"cuda"`` or ``"cpu"`` for ``device`` in {"cpu", "cuda", "auto"}.
-
-    Parameters
-    ----------
-    device : {"cpu", "cuda", "auto"}
-        ``"auto"`` picks CUDA when it is available.
-
-    Returns
-    -------
-    device : str
-
-    Raises
-    ------
-    ValueError
-        If ``device`` is not one of the three, or is ``"cuda"`` while CUDA is
-        not available.
-
-    Examples
-    --------
-    >>> from sklearn_dlc._demo import resolve_device
-    >>> resolve_device("cpu")
-    'cpu'
-    """
-    if device not in ("cpu", "cuda", "auto"):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}.")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available.")
-    return device
-
-
 def _check_args(rates, seeds, split, n_subnets, epochs, n_threads):
-    rates = tuple(rates)
-    if not rates:
-        raise ValueError("rates must hold at least one pruning rate.")
-    for rate in rates:
-        if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
-            raise ValueError(f"Every pruning rate must be in [0, 1), got {rate!r}.")
+    rates = check_rates(rates)
     for name, value in [
         ("seeds", seeds),
         ("n_subnets", n_subnets),
         ("epochs", epochs),
         ("n_threads", n_threads),
     ]:
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    if isinstance(split, bool) or not isinstance(split, Real) or not 0 < split < 1:
-        raise ValueError(f"split must be in (0, 1), got {split!r}.")
+        check_positive_int(name, value)
+    check_split("split", split)
     return rates
-
-
-def _require_matplotlib():
-    if importlib.util.find_spec("matplotlib") is None:
-        raise ImportError(
-            "Saving the figure needs matplotlib, which is not installed. "
-            "Install it with: pip install 'sklearn-dlc[demo]'"
-        )
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _n_batches(n_samples):
@@ -108,20 +58,7 @@ def _accuracy(net, X, y):
     return float(np.mean(predicted == y))
 
 
-def _plural(count, noun):
-    return f"{count} {noun}" + ("s" if count != 1 else "")
-
-
-def _seed_range(seeds):
-    return "seed 0" if seeds == 1 else f"seeds 0..{seeds - 1}"
-
-
-def _summary(values):
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std())
-
-
-def run_demo(
+def run_digits_demo(
     rates=(0.5, 0.7, 0.9),
     seeds=3,
     *,
@@ -208,8 +145,8 @@ def run_demo(
     Examples
     --------
     >>> import io
-    >>> from sklearn_dlc._demo import run_demo
-    >>> results = run_demo(rates=[0.9], seeds=1, n_subnets=3, epochs=1,
+    >>> from sklearn_dlc.demo._digits_demo import run_digits_demo
+    >>> results = run_digits_demo(rates=[0.9], seeds=1, n_subnets=3, epochs=1,
     ...                    out=io.StringIO(), progress=False)
     >>> row = results["rows"][0]
     >>> row["pruning_rate"], round(row["kept_fraction"], 2), len(row["random"])
@@ -221,7 +158,7 @@ def run_demo(
     rates = _check_args(rates, seeds, split, n_subnets, epochs, n_threads)
     device = resolve_device(device)
     if plot is not None:
-        _require_matplotlib()
+        require_matplotlib()
 
     if out is None:
         out = sys.stdout
@@ -229,7 +166,7 @@ def run_demo(
     def say(line=""):
         print(line, file=out, flush=True)
 
-    with _torch_threads(n_threads):
+    with limit_threads(n_threads):
         X, y = load_digits(return_X_y=True)
         X = to_digits_input(X)
         X_train, X_test, y_train, y_test = train_test_split(
@@ -283,14 +220,14 @@ def run_demo(
 
         if match_steps:
             budget = (
-                f"{full_steps} steps per run (as full data, {_plural(epochs, 'epoch')})"
+                f"{full_steps} steps per run (as full data, {plural(epochs, 'epoch')})"
             )
         else:
-            budget = f"{_plural(epochs, 'epoch')} per run"
+            budget = f"{plural(epochs, 'epoch')} per run"
         say(f"  fine-tuning: Adam lr={_LR:g}, batch {_BATCH_SIZE}, {budget}")
         say(
             f"  sampling:    FlexRandSampler(split={split:g}) vs "
-            f"strategy='random', {_seed_range(seeds)}"
+            f"strategy='random', {seed_range(seeds)}"
         )
         n_runs = 1 + 2 * len(rates) * seeds
         rows = []
@@ -320,8 +257,8 @@ def run_demo(
                         sizes[strategy] = len(indices)
                         run_epochs.add(n_epochs)
                         bar.update()
-                dlc_mean, dlc_std = _summary(accuracies["flexrand"])
-                random_mean, random_std = _summary(accuracies["random"])
+                dlc_mean, dlc_std = summary(accuracies["flexrand"])
+                random_mean, random_std = summary(accuracies["random"])
                 rows.append(
                     {
                         "pruning_rate": float(rate),
@@ -349,7 +286,7 @@ def run_demo(
     say(_format_table(rows))
     say()
     say(
-        f"  test accuracy in %, mean ± std over {_plural(seeds, 'seed')}; "
+        f"  test accuracy in %, mean ± std over {plural(seeds, 'seed')}; "
         "diff = DLC+FlexRand - random, in points"
     )
     if any(row["n_kept"] != row["n_kept_random"] for row in rows):
@@ -410,12 +347,12 @@ def save_plot(results, path):
     Parameters
     ----------
     results : dict
-        As returned by :func:`run_demo`.
+        As returned by :func:`run_digits_demo`.
     path : str or path-like
         Output file; the format follows its extension (e.g. ``.png``,
         ``.pdf``, ``.svg``).
     """
-    _require_matplotlib()
+    require_matplotlib()
     from matplotlib.figure import Figure
 
     rows = sorted(results["rows"], key=lambda row: row["pruning_rate"])
