@@ -24,6 +24,7 @@ from ._base import (
 )
 from ._losses import CallableLoss, LogitLoss, PrototypeLoss
 from ._masks import NestedMasks
+from ._text import TextBatches
 
 
 def _state_digest(module):
@@ -115,6 +116,28 @@ class DLCHardness(BaseHardness):
         ``sentence_embedding``, ``last_hidden_state`` (mean-pooled over the
         batch's ``attention_mask``) and ``pooler_output`` that the output
         holds. A tuple output is read through its first element.
+    tokenizer : callable, default=None
+        Makes ``X`` a 1-D sequence of raw texts (list, array or pandas Series
+        of str), tokenized batch by batch as ``tokenizer(list_of_texts,
+        padding=True, truncation=True, return_tensors="pt")``, which must
+        return a mapping of tensors (a transformers tokenizer does; for a
+        sentence-transformers model pass its ``model.tokenizer``). Each batch
+        is padded to its own longest text. ``X`` stays raw text through a
+        pipeline, so a following sampler keeps or drops the strings
+        themselves. None: ``X`` holds the network's inputs.
+    trim_padding : bool, default=True
+        For text: group samples by length (longest first) so that a batch
+        holds texts of similar lengths, and for tokenized dict inputs with an
+        ``attention_mask`` cut the trailing columns that are padding in every
+        row of a batch (2-D token labels ``y`` as wide as the inputs are cut
+        along, keeping every column whose label is not ``-100``). Scores come
+        back in the original order and equal those of the padded inputs up to
+        float rounding, for networks that ignore padded positions through the
+        attention mask (transformers, sentence-transformers); it is on by
+        default for that reason and because padding is most of the compute
+        of short texts. Left-padded inputs (``attention_mask[:, 0] == 0`` in
+        some row) are neither grouped nor trimmed. Set False for a network
+        that reads padded positions. Other inputs are not affected.
     masked_layers : callable, type, str or list of types and str, default=None
         Which layers' weights are masked. None: ``nn.Conv1d/2d/3d``,
         ``nn.Linear``, ``nn.MultiheadAttention`` (its ``in_proj_weight`` or
@@ -225,6 +248,8 @@ class DLCHardness(BaseHardness):
         "head": [StrOptions({"prototype", "model"})],
         "head_layer": [str, None],
         "output_key": [str, None],
+        "tokenizer": [callable, None],
+        "trim_padding": ["boolean"],
         "masked_layers": [callable, type, str, list, tuple, None],
         "measure": [StrOptions({"loss", "confidence"})],
         "criterion": [callable, None],
@@ -249,6 +274,8 @@ class DLCHardness(BaseHardness):
         head="prototype",
         head_layer=None,
         output_key=None,
+        tokenizer=None,
+        trim_padding=True,
         masked_layers=None,
         measure="loss",
         criterion=None,
@@ -269,6 +296,8 @@ class DLCHardness(BaseHardness):
         self.head = head
         self.head_layer = head_layer
         self.output_key = output_key
+        self.tokenizer = tokenizer
+        self.trim_padding = trim_padding
         self.masked_layers = masked_layers
         self.measure = measure
         self.criterion = criterion
@@ -322,12 +351,21 @@ class DLCHardness(BaseHardness):
         module = self._module_on(module, device)
         float_dtype = _engine.float_dtype(module)
         batches, check_batch = self._make_batches(
-            X, net, device, float_dtype, self.batch_size or net.batch_size
+            X,
+            net,
+            device,
+            float_dtype,
+            self.batch_size or net.batch_size,
+            trim_padding=self.trim_padding,
+            y=y_t,
         )
         if y_t is not None:
             if y_t.is_floating_point() and float_dtype is not None:
                 y_t = y_t.to(float_dtype)
             y_t = y_t.to(device)
+        grouped = isinstance(batches, TextBatches)
+        if grouped:
+            y_t = batches.targets(y_t)
         if self.criterion is not None:
             loss_fn = CallableLoss(self.criterion)
         elif self.head == "prototype":
@@ -366,6 +404,7 @@ class DLCHardness(BaseHardness):
                 step=self.step,
                 schedule=self.schedule,
                 rng=check_random_state(self.random_state),
+                module=module,
             )
             result = _engine.run_pass(
                 adapter,
@@ -379,6 +418,8 @@ class DLCHardness(BaseHardness):
                 check_batch=check_batch,
                 progress=progress,
             )
+        if grouped:
+            result.losses = batches.restore(result.losses)
         if self.head == "prototype" and adapter.output_width == 1:
             warnings.warn(
                 f"{type(self).__name__}: the network has a single output per "
@@ -429,6 +470,7 @@ class DLCHardness(BaseHardness):
             streamed in batches through the skorch net's ``iterator_valid``;
             its items may be ``x`` or ``(x, target)`` (the target is ignored:
             pass the labels as ``y``).
+            With ``tokenizer``, a 1-D sequence of raw texts.
         y : array-like of shape (n_samples,)
             Class labels. With ``criterion``, any per-sample targets (or None).
 
@@ -461,7 +503,7 @@ class DLCHardness(BaseHardness):
                     if k not in ("net", "memory", "verbose")
                 }
                 params["device"] = str(device)
-                for key in ("criterion", "masked_layers"):
+                for key in ("criterion", "masked_layers", "tokenizer"):
                     params[key] = _stable_key(params[key])
                 X_key = (
                     {
