@@ -155,6 +155,10 @@ class DLCHardness(BaseHardness):
         (batch_size,)`` replacing the cross-entropy, for regression or the
         token loss of a language model. Requires ``head="model"`` and
         ``measure="loss"``; ``y`` may then be of any shape or None.
+        For instruction data, :func:`causal_lm_loss` with token labels from
+        :func:`instruction_labels`; the paper's language-model setting is
+        ``scope="layer"``, ``step=0.2``, ``n_subnets=3`` (every linear weight
+        masked by magnitude, embeddings and the tied output layer excepted).
     batch_size : int, default=None
         Samples per forward pass. None uses the skorch net's ``batch_size``.
     device : str or torch.device, default=None
@@ -212,9 +216,13 @@ class DLCHardness(BaseHardness):
     :class:`~sklearn.preprocessing.TargetEncoder` documents for its own
     ``fit_transform``.
 
-    Memory: one extra copy of the masked weights lives on the device while
-    scoring, plus the dense features (n_samples x n_features) for the
-    prototype head. In-memory data is moved to the GPU once when it takes
+    Memory: when the masked weights take up to 256 MiB, one working copy of
+    them lives on the device while scoring (fastest); larger models get each
+    layer's masked weight computed when the layer reads it and freed after,
+    so no second copy of the model is held. Magnitude masks are stored as
+    one threshold per layer and subnet, not as an ordering of the weights.
+    The prototype head also keeps the dense features (n_samples x
+    n_features). In-memory data is moved to the GPU once when it takes
     less than a quarter of the free GPU memory, else batch by batch.
 
     On GPUs, PyTorch runs convolutions in TF32 by default, which moves scores
