@@ -85,6 +85,10 @@ def test_bert_sequence_classifier(encoded, as_batch_encoding):
     assert "classifier.weight" not in proto.masked_parameters_
     assert "bert.pooler.dense.weight" in proto.masked_parameters_
     assert not any("embeddings" in n for n in proto.masked_parameters_)
+    padded = DLCHardness(net, n_subnets=3, step=0.2, batch_size=5, trim_padding=False)
+    np.testing.assert_allclose(
+        proto.hardness_, padded.fit(X, Y).hardness_, rtol=1e-5, atol=1e-6
+    )
     dense = DLCHardness(net, n_subnets=1, head="model", batch_size=5).fit(X, Y)
     with torch.no_grad():
         logits = net(**encoded).logits
