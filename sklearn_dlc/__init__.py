@@ -9,6 +9,7 @@ from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
 from ._losses import causal_lm_loss, instruction_labels
+from ._plot import HardnessDisplay, LearningPathDisplay, PruningCurveDisplay
 from ._pretrained import (
     DigitsCNN,
     fine_tune,
@@ -25,6 +26,9 @@ __all__ = [
     "DLCHardness",
     "DigitsCNN",
     "FlexRandSampler",
+    "HardnessDisplay",
+    "LearningPathDisplay",
+    "PruningCurveDisplay",
     "TrainingDynamicsHardness",
     "causal_lm_loss",
     "fine_tune",

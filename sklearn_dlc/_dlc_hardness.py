@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from joblib import Memory
+from joblib import Memory, effective_n_jobs
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
@@ -24,6 +24,7 @@ from ._base import (
 )
 from ._losses import CallableLoss, LogitLoss, PrototypeLoss
 from ._masks import NestedMasks
+from ._parallel import ShardedScorer
 from ._text import TextBatches
 
 
@@ -136,8 +137,9 @@ class DLCHardness(BaseHardness):
         attention mask (transformers, sentence-transformers); it is on by
         default for that reason and because padding is most of the compute
         of short texts. Left-padded inputs (``attention_mask[:, 0] == 0`` in
-        some row) are neither grouped nor trimmed. Set False for a network
-        that reads padded positions. Other inputs are not affected.
+        some row) are neither grouped nor trimmed, nor are inputs scored with
+        ``n_jobs`` > 1. Set False for a network that reads padded positions.
+        Other inputs are not affected.
     masked_layers : callable, type, str or list of types and str, default=None
         Which layers' weights are masked. None: ``nn.Conv1d/2d/3d``,
         ``nn.Linear``, ``nn.MultiheadAttention`` (its ``in_proj_weight`` or
@@ -167,6 +169,15 @@ class DLCHardness(BaseHardness):
         so the user's module is never moved.
     amp : bool, default=False
         Run the forward passes under bfloat16 autocast (mostly useful on GPU).
+    n_jobs : int, default=None
+        Number of joblib workers scoring contiguous ranges of the samples,
+        one range per worker. None means 1 unless in a
+        :func:`joblib.parallel_config` context; -1 means all workers (every
+        core with loky; with ``parallel_config(backend="dask")``, every
+        thread of the Dask cluster). 1 scores in this process. See
+        :doc:`/cluster`: results equal ``n_jobs=1`` up to float rounding; the
+        prototype head costs one more dense pass; a Dataset ``X`` must
+        pickle; ``device="cuda"`` is each worker's own GPU.
     store_subnet_scores : bool, default=False
         Keep the ``(n_samples, n_subnets)`` matrix of per-subnet scores in
         ``subnet_scores_``.
@@ -174,7 +185,9 @@ class DLCHardness(BaseHardness):
         Cache the scores, keyed by the content of the weights, the parameters
         and the data, so that refitting a clone on the same data (e.g. in a
         grid search over a later pruning step) costs nothing. A str is a
-        cache directory.
+        cache directory. With ``n_jobs``, each range of in-memory data is
+        also cached as it finishes, so a fit that was interrupted resumes
+        with the missing ranges only. ``n_jobs`` is not part of the key.
     random_state : int, RandomState instance or None, default=None
         Seeds the ordering of ``masking="random"``.
     verbose : int, default=0
@@ -264,6 +277,11 @@ class DLCHardness(BaseHardness):
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device, None],
         "amp": ["boolean"],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "store_subnet_scores": ["boolean"],
         "memory": [str, HasMethods(["cache"]), None],
         "random_state": ["random_state"],
@@ -290,6 +308,7 @@ class DLCHardness(BaseHardness):
         batch_size=None,
         device=None,
         amp=False,
+        n_jobs=None,
         store_subnet_scores=False,
         memory=None,
         random_state=None,
@@ -312,6 +331,7 @@ class DLCHardness(BaseHardness):
         self.batch_size = batch_size
         self.device = device
         self.amp = amp
+        self.n_jobs = n_jobs
         self.store_subnet_scores = store_subnet_scores
         self.memory = memory
         self.random_state = random_state
@@ -355,16 +375,23 @@ class DLCHardness(BaseHardness):
         )
         return y_enc, classes, validate
 
-    def _compute(self, X, y_t, n_samples, net, module, device, validate):
+    def _compute(self, X, y_t, n_samples, net, module, device, validate, cache=None):
         module = self._module_on(module, device)
         float_dtype = _engine.float_dtype(module)
+        sharded = effective_n_jobs(self.n_jobs) > 1
+        if sharded and self.tokenizer is not None:
+            raise ValueError(
+                "tokenizer is not supported with n_jobs > 1: pass the tokenized "
+                "inputs (a dict of arrays) as X, or use n_jobs=1."
+            )
+        # Sharded scoring batches its ranges itself, in the original order.
         batches, check_batch = self._make_batches(
             X,
             net,
             device,
             float_dtype,
             self.batch_size or net.batch_size,
-            trim_padding=self.trim_padding,
+            trim_padding=self.trim_padding and not sharded,
             y=y_t,
         )
         if y_t is not None:
@@ -396,11 +423,8 @@ class DLCHardness(BaseHardness):
             masked_layers=self.masked_layers,
         )
         with _engine.eval_mode(module):
-            if self.head_layer is None:
-                _, _, first = next(iter(batches()))
-                adapter.resolve_head(first)
-            else:
-                adapter.resolve_head(None)
+            _, _, first = next(iter(batches()))
+            adapter.resolve_head(first)
             named = adapter.masked_parameters()
             if not named:
                 raise ValueError(self._nothing_to_mask_message(adapter))
@@ -414,7 +438,10 @@ class DLCHardness(BaseHardness):
                 rng=check_random_state(self.random_state),
                 module=module,
             )
-            result = _engine.run_pass(
+            run_pass = _engine.run_pass
+            if sharded:
+                run_pass = self._sharded_pass(X, net, named, device, cache)
+            result = run_pass(
                 adapter,
                 masks,
                 range(self.n_subnets),
@@ -446,6 +473,37 @@ class DLCHardness(BaseHardness):
             "masked_parameters": [name for name, _ in named],
             "head_layer": adapter.head_name,
         }
+
+    def _sharded_pass(self, X, net, named, device, cache):
+        """``_engine.run_pass`` over ranges of ``X`` on ``n_jobs`` joblib workers."""
+        loader = None
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            loader = net.iterator_valid, net.get_params_for("iterator_valid")
+
+        def run_pass(adapter, masks, subnets, batches, n_samples, y, loss_fn, **kw):
+            sharded = ShardedScorer(
+                adapter,
+                masks,
+                [name for name, _ in named],
+                X,
+                y,
+                loss_fn,
+                n_samples=n_samples,
+                n_jobs=self.n_jobs,
+                batch_size=self.batch_size or net.batch_size,
+                device=device,
+                loader=loader,
+                amp_dtype=kw["amp_dtype"],
+                check_batch=kw["check_batch"],
+                owner=type(self).__name__,
+                verbose=self.verbose,
+                **(cache or {}),
+            )
+            result = _engine.PassResult(sharded.evaluate(subnets))
+            adapter.output_width = sharded.output_width
+            return result
+
+        return run_pass
 
     def _nothing_to_mask_message(self, adapter):
         if adapter.head is not None and adapter.head is adapter.module:
@@ -498,8 +556,12 @@ class DLCHardness(BaseHardness):
                     f"2 classes in y; got 1 class ({classes[0]!r})."
                 )
 
+        cache = None
+
         def compute():
-            return self._compute(X, y_t, n_samples, net, module, device, validate)
+            return self._compute(
+                X, y_t, n_samples, net, module, device, validate, cache
+            )
 
         memory = check_memory(self.memory)
         if isinstance(memory, Memory) and memory.location is not None:
@@ -508,7 +570,7 @@ class DLCHardness(BaseHardness):
                 params = {
                     k: v
                     for k, v in self.get_params(deep=False).items()
-                    if k not in ("net", "memory", "verbose")
+                    if k not in ("net", "memory", "verbose", "n_jobs")
                 }
                 params["device"] = str(device)
                 for key in ("criterion", "masked_layers", "tokenizer"):
@@ -522,8 +584,10 @@ class DLCHardness(BaseHardness):
                     else (X.cpu().numpy() if isinstance(X, torch.Tensor) else X)
                 )
                 cached = memory.cache(_cached_scores, ignore=["compute"])
+                digest = _state_digest(module)
+                cache = {"memory": memory, "cache_key": (digest, params)}
                 result = cached(
-                    _state_digest(module),
+                    digest,
                     params,
                     X_key,
                     None if y_t is None else y_t.numpy(),

@@ -24,6 +24,7 @@ in proportion to the model; random masks keep their random ordering.
 """
 
 import contextlib
+import copy
 
 import numpy as np
 import torch
@@ -204,7 +205,7 @@ class NestedMasks:
     ):
         self.params = list(params)
         self.module = module
-        sizes = [p.numel() for p in self.params]
+        sizes = self._sizes = [p.numel() for p in self.params]
         self.n_weights = int(sum(sizes))
         self.masking = masking
         if masking == "magnitude":
@@ -342,3 +343,45 @@ class NestedMasks:
         if self._work is not None:
             for i, (work, original) in enumerate(zip(self._work, self._originals)):
                 self._masked(i, original, out=work)
+
+    def detached(self):
+        """A copy holding the masks but no parameters, cheap to pickle.
+
+        Sharded scoring computes the masks once on the driver and ships this
+        copy to the workers, which :meth:`bind` it to their own copy of the
+        weights. Magnitude masks are a few numbers per tensor and subnet;
+        random orderings travel on the CPU, as int32 where they fit (half
+        the bytes of int64).
+        """
+        new = copy.copy(self)
+        new.params, new.module, new._work = [], None, None
+        if self.masking == "random":
+            new._local = [
+                local.cpu().int() if local.numel() < 2**31 else local.cpu()
+                for local in self._local
+            ]
+        return new
+
+    def bind(self, params, module=None):
+        """A copy of these masks acting on ``params`` instead.
+
+        ``params`` are the same weights as the ones the masks were computed
+        on, in the same order (e.g. a worker's copy of the network), and
+        ``module`` the network that owns them (needed for per-access masked
+        weights; without it the copy uses persistent working copies).
+        """
+        params = list(params)
+        if [p.numel() for p in params] != self._sizes:
+            raise ValueError(
+                "bind() needs weights of the sizes the masks were made for: "
+                f"{self._sizes}; got {[p.numel() for p in params]}."
+            )
+        new = copy.copy(self)
+        new.params, new.module, new._work = params, module, None
+        if self.masking == "random":
+            new._local = [
+                local.to(p.device, torch.int64) for local, p in zip(self._local, params)
+            ]
+        if module is None:
+            new.working_copies = "persistent"
+        return new

@@ -325,3 +325,22 @@ def test_instruction_labels_right_and_left_padding():
 def test_instruction_labels_errors(args, match):
     with pytest.raises(ValueError, match=match):
         instruction_labels(*args)
+
+
+def test_tokenizer_with_n_jobs_says_what_to_do():
+    scorer = DLCHardness(MaskedMean(), tokenizer=word_tokenizer, n_jobs=2)
+    with pytest.raises(ValueError, match="tokenizer is not supported with n_jobs"):
+        scorer.fit(TEXTS, Y_TEXT)
+
+
+def test_sharded_text_scores_equal_grouped():
+    torch.manual_seed(0)
+    net = MaskedMean().eval()
+    X, y = _padded(), np.arange(30) % 3
+    kw = dict(n_subnets=2, step=0.2, batch_size=8)
+    grouped = DLCHardness(net, **kw).fit(X, y).hardness_
+    from joblib import parallel_config
+
+    with parallel_config(backend="threading"):
+        sharded = DLCHardness(net, n_jobs=2, **kw).fit(X, y).hardness_
+    np.testing.assert_allclose(sharded, grouped, rtol=1e-5, atol=1e-6)
