@@ -8,6 +8,7 @@ mix of easy and hard samples of every class.
 from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
+from ._losses import causal_lm_loss, instruction_labels
 from ._plot import HardnessDisplay, LearningPathDisplay, PruningCurveDisplay
 from ._training_hardness import TrainingDynamicsHardness
 from .demo._pretrained import (
@@ -29,7 +30,9 @@ __all__ = [
     "LearningPathDisplay",
     "PruningCurveDisplay",
     "TrainingDynamicsHardness",
+    "causal_lm_loss",
     "fine_tune",
+    "instruction_labels",
     "load_digits_cnn",
     "load_mnist_as_digits",
     "mnist_to_digits",

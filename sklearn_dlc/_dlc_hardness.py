@@ -25,6 +25,7 @@ from ._base import (
 from ._losses import CallableLoss, LogitLoss, PrototypeLoss
 from ._masks import NestedMasks
 from ._parallel import ShardedScorer
+from ._text import TextBatches
 
 
 def _state_digest(module):
@@ -116,6 +117,29 @@ class DLCHardness(BaseHardness):
         ``sentence_embedding``, ``last_hidden_state`` (mean-pooled over the
         batch's ``attention_mask``) and ``pooler_output`` that the output
         holds. A tuple output is read through its first element.
+    tokenizer : callable, default=None
+        Makes ``X`` a 1-D sequence of raw texts (list, array or pandas Series
+        of str), tokenized batch by batch as ``tokenizer(list_of_texts,
+        padding=True, truncation=True, return_tensors="pt")``, which must
+        return a mapping of tensors (a transformers tokenizer does; for a
+        sentence-transformers model pass its ``model.tokenizer``). Each batch
+        is padded to its own longest text. ``X`` stays raw text through a
+        pipeline, so a following sampler keeps or drops the strings
+        themselves. None: ``X`` holds the network's inputs.
+    trim_padding : bool, default=True
+        For text: group samples by length (longest first) so that a batch
+        holds texts of similar lengths, and for tokenized dict inputs with an
+        ``attention_mask`` cut the trailing columns that are padding in every
+        row of a batch (2-D token labels ``y`` as wide as the inputs are cut
+        along, keeping every column whose label is not ``-100``). Scores come
+        back in the original order and equal those of the padded inputs up to
+        float rounding, for networks that ignore padded positions through the
+        attention mask (transformers, sentence-transformers); it is on by
+        default for that reason and because padding is most of the compute
+        of short texts. Left-padded inputs (``attention_mask[:, 0] == 0`` in
+        some row) are neither grouped nor trimmed, nor are inputs scored with
+        ``n_jobs`` > 1. Set False for a network that reads padded positions.
+        Other inputs are not affected.
     masked_layers : callable, type, str or list of types and str, default=None
         Which layers' weights are masked. None: ``nn.Conv1d/2d/3d``,
         ``nn.Linear``, ``nn.MultiheadAttention`` (its ``in_proj_weight`` or
@@ -133,6 +157,10 @@ class DLCHardness(BaseHardness):
         (batch_size,)`` replacing the cross-entropy, for regression or the
         token loss of a language model. Requires ``head="model"`` and
         ``measure="loss"``; ``y`` may then be of any shape or None.
+        For instruction data, :func:`causal_lm_loss` with token labels from
+        :func:`instruction_labels`; the paper's language-model setting is
+        ``scope="layer"``, ``step=0.2``, ``n_subnets=3`` (every linear weight
+        masked by magnitude, embeddings and the tied output layer excepted).
     batch_size : int, default=None
         Samples per forward pass. None uses the skorch net's ``batch_size``.
     device : str or torch.device, default=None
@@ -201,9 +229,13 @@ class DLCHardness(BaseHardness):
     :class:`~sklearn.preprocessing.TargetEncoder` documents for its own
     ``fit_transform``.
 
-    Memory: one extra copy of the masked weights lives on the device while
-    scoring, plus the dense features (n_samples x n_features) for the
-    prototype head. In-memory data is moved to the GPU once when it takes
+    Memory: when the masked weights take up to 256 MiB, one working copy of
+    them lives on the device while scoring (fastest); larger models get each
+    layer's masked weight computed when the layer reads it and freed after,
+    so no second copy of the model is held. Magnitude masks are stored as
+    one threshold per layer and subnet, not as an ordering of the weights.
+    The prototype head also keeps the dense features (n_samples x
+    n_features). In-memory data is moved to the GPU once when it takes
     less than a quarter of the free GPU memory, else batch by batch.
 
     On GPUs, PyTorch runs convolutions in TF32 by default, which moves scores
@@ -237,6 +269,8 @@ class DLCHardness(BaseHardness):
         "head": [StrOptions({"prototype", "model"})],
         "head_layer": [str, None],
         "output_key": [str, None],
+        "tokenizer": [callable, None],
+        "trim_padding": ["boolean"],
         "masked_layers": [callable, type, str, list, tuple, None],
         "measure": [StrOptions({"loss", "confidence"})],
         "criterion": [callable, None],
@@ -266,6 +300,8 @@ class DLCHardness(BaseHardness):
         head="prototype",
         head_layer=None,
         output_key=None,
+        tokenizer=None,
+        trim_padding=True,
         masked_layers=None,
         measure="loss",
         criterion=None,
@@ -287,6 +323,8 @@ class DLCHardness(BaseHardness):
         self.head = head
         self.head_layer = head_layer
         self.output_key = output_key
+        self.tokenizer = tokenizer
+        self.trim_padding = trim_padding
         self.masked_layers = masked_layers
         self.measure = measure
         self.criterion = criterion
@@ -340,13 +378,29 @@ class DLCHardness(BaseHardness):
     def _compute(self, X, y_t, n_samples, net, module, device, validate, cache=None):
         module = self._module_on(module, device)
         float_dtype = _engine.float_dtype(module)
+        sharded = effective_n_jobs(self.n_jobs) > 1
+        if sharded and self.tokenizer is not None:
+            raise ValueError(
+                "tokenizer is not supported with n_jobs > 1: pass the tokenized "
+                "inputs (a dict of arrays) as X, or use n_jobs=1."
+            )
+        # Sharded scoring batches its ranges itself, in the original order.
         batches, check_batch = self._make_batches(
-            X, net, device, float_dtype, self.batch_size or net.batch_size
+            X,
+            net,
+            device,
+            float_dtype,
+            self.batch_size or net.batch_size,
+            trim_padding=self.trim_padding and not sharded,
+            y=y_t,
         )
         if y_t is not None:
             if y_t.is_floating_point() and float_dtype is not None:
                 y_t = y_t.to(float_dtype)
             y_t = y_t.to(device)
+        grouped = isinstance(batches, TextBatches)
+        if grouped:
+            y_t = batches.targets(y_t)
         if self.criterion is not None:
             loss_fn = CallableLoss(self.criterion)
         elif self.head == "prototype":
@@ -382,9 +436,10 @@ class DLCHardness(BaseHardness):
                 step=self.step,
                 schedule=self.schedule,
                 rng=check_random_state(self.random_state),
+                module=module,
             )
             run_pass = _engine.run_pass
-            if effective_n_jobs(self.n_jobs) > 1:
+            if sharded:
                 run_pass = self._sharded_pass(X, net, named, device, cache)
             result = run_pass(
                 adapter,
@@ -398,6 +453,8 @@ class DLCHardness(BaseHardness):
                 check_batch=check_batch,
                 progress=progress,
             )
+        if grouped:
+            result.losses = batches.restore(result.losses)
         if self.head == "prototype" and adapter.output_width == 1:
             warnings.warn(
                 f"{type(self).__name__}: the network has a single output per "
@@ -479,6 +536,7 @@ class DLCHardness(BaseHardness):
             streamed in batches through the skorch net's ``iterator_valid``;
             its items may be ``x`` or ``(x, target)`` (the target is ignored:
             pass the labels as ``y``).
+            With ``tokenizer``, a 1-D sequence of raw texts.
         y : array-like of shape (n_samples,)
             Class labels. With ``criterion``, any per-sample targets (or None).
 
@@ -515,7 +573,7 @@ class DLCHardness(BaseHardness):
                     if k not in ("net", "memory", "verbose", "n_jobs")
                 }
                 params["device"] = str(device)
-                for key in ("criterion", "masked_layers"):
+                for key in ("criterion", "masked_layers", "tokenizer"):
                     params[key] = _stable_key(params[key])
                 X_key = (
                     {
