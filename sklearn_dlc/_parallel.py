@@ -175,7 +175,7 @@ class _Network:
                         f"than the driver's: {[n for n, _ in named]} instead of "
                         f"{self.masked_names}."
                     )
-                masks = self.masks.bind([p for _, p in named])
+                masks = self.masks.bind([p for _, p in named], module=module)
             with _engine.eval_mode(module):
                 yield adapter, masks
 

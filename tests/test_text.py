@@ -202,11 +202,6 @@ def test_raw_texts_with_tokenizer_match_pretokenized(as_type):
     assert_same_state(net, state)
 
 
-@pytest.mark.xfail(
-    reason="FlexRandSampler's check_array rejects 1-D X (needs ensure_2d=False)",
-    raises=ValueError,
-    strict=True,
-)
 def test_raw_texts_through_pipeline_keep_strings():
     torch.manual_seed(0)
     net = MaskedMean().eval()
