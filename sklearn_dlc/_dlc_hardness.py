@@ -87,7 +87,7 @@ class DLCHardness(BaseHardness):
     max_subnets : int, default=50
         Length of the path that ``n_subnets="auto"`` estimates the mean over
         (the K it stands in for). Only used with ``n_subnets="auto"``.
-    auto_tol : float, default=0.99
+    auto_tol : float, default=0.98
         ``n_subnets="auto"`` stops when the Spearman correlation between the
         estimates before and after a refinement is at least ``auto_tol``, in
         (0, 1]; 1 stops only when the ranking does not move at all. Only used
@@ -280,7 +280,7 @@ class DLCHardness(BaseHardness):
         *,
         n_subnets=50,
         max_subnets=50,
-        auto_tol=0.99,
+        auto_tol=0.98,
         step=0.02,
         schedule="geometric",
         masking="magnitude",
