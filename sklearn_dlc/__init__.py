@@ -8,6 +8,7 @@ mix of easy and hard samples of every class.
 from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
+from ._plot import HardnessDisplay, LearningPathDisplay, PruningCurveDisplay
 from ._pretrained import (
     DigitsCNN,
     fine_tune,
@@ -24,6 +25,9 @@ __all__ = [
     "DLCHardness",
     "DigitsCNN",
     "FlexRandSampler",
+    "HardnessDisplay",
+    "LearningPathDisplay",
+    "PruningCurveDisplay",
     "TrainingDynamicsHardness",
     "fine_tune",
     "load_digits_cnn",

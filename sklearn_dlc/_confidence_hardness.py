@@ -3,9 +3,11 @@
 from numbers import Integral
 
 import torch
+from joblib import effective_n_jobs
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn_compat.base import _fit_context
 from skorch import NeuralNet
+from torch.utils.data import Dataset
 
 from . import _engine
 from ._adapter import ModelAdapter
@@ -15,6 +17,7 @@ from ._base import (
     outputs_are_probabilities,
 )
 from ._losses import log_probabilities
+from ._parallel import ShardedScorer
 
 
 def uncertainty_scores(logp, target, method):
@@ -30,6 +33,27 @@ def uncertainty_scores(logp, target, method):
     p_true = p.gather(1, target.view(-1, 1)).squeeze(1)
     others = p.scatter(1, target.view(-1, 1), float("-inf"))
     return 1.0 - (p_true - others.amax(dim=1))
+
+
+class _UncertaintyLoss:
+    """:func:`uncertainty_scores` as a loss of the engine's passes."""
+
+    needs_features = False
+
+    def __init__(self, method, probabilities, validate):
+        self.method = method
+        self.probabilities = probabilities
+        self.validate = validate
+
+    def keep(self, output, features):
+        if self.validate is not None:
+            self.validate(output)
+            self.validate = None
+        return output.float()
+
+    def scores(self, output, target):
+        logp = log_probabilities(output, self.probabilities)
+        return uncertainty_scores(logp, target, self.method)
 
 
 class ConfidenceHardness(BaseHardness):
@@ -64,6 +88,10 @@ class ConfidenceHardness(BaseHardness):
     device : str or torch.device, default=None
         Where to run. None uses the skorch net's device, else the device of
         the module's parameters. A module that lives elsewhere is copied there.
+    n_jobs : int, default=None
+        Number of joblib workers scoring contiguous ranges of the samples, as
+        in :class:`DLCHardness`. None means 1 unless in a
+        :func:`joblib.parallel_config` context; 1 scores in this process.
 
     Attributes
     ----------
@@ -120,13 +148,27 @@ class ConfidenceHardness(BaseHardness):
         "method": [StrOptions({"least_confidence", "entropy", "margin"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
-    def __init__(self, net, *, method="least_confidence", batch_size=None, device=None):
+    def __init__(
+        self,
+        net,
+        *,
+        method="least_confidence",
+        batch_size=None,
+        device=None,
+        n_jobs=None,
+    ):
         self.net = net
         self.method = method
         self.batch_size = batch_size
         self.device = device
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -160,6 +202,27 @@ class ConfidenceHardness(BaseHardness):
         )
         probabilities = outputs_are_probabilities(self.net, net)
         columns = columns.to(device)
+        if effective_n_jobs(self.n_jobs) > 1:
+            loader = None
+            if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+                loader = net.iterator_valid, net.get_params_for("iterator_valid")
+            sharded = ShardedScorer(
+                ModelAdapter(module, owner=type(self).__name__),
+                None,
+                [],
+                X,
+                columns,
+                _UncertaintyLoss(self.method, probabilities, validate),
+                n_samples=n_samples,
+                n_jobs=self.n_jobs,
+                batch_size=self.batch_size or net.batch_size,
+                device=device,
+                loader=loader,
+                check_batch=check_batch,
+                owner=type(self).__name__,
+            )
+            self.hardness_ = sharded.evaluate([0])[:, 0].numpy()
+            return self
         scores = torch.empty(n_samples, dtype=torch.float64)
         adapter = ModelAdapter(module, owner=type(self).__name__)
         with _engine.eval_mode(module), torch.no_grad():

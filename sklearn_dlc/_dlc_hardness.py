@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from joblib import Memory
+from joblib import Memory, effective_n_jobs
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
@@ -25,6 +25,7 @@ from ._base import (
 )
 from ._losses import CallableLoss, LogitLoss, PrototypeLoss
 from ._masks import NestedMasks
+from ._parallel import ShardedScorer
 
 
 def _state_digest(module):
@@ -155,6 +156,15 @@ class DLCHardness(BaseHardness):
         so the user's module is never moved.
     amp : bool, default=False
         Run the forward passes under bfloat16 autocast (mostly useful on GPU).
+    n_jobs : int, default=None
+        Number of joblib workers scoring contiguous ranges of the samples,
+        one range per worker. None means 1 unless in a
+        :func:`joblib.parallel_config` context; -1 means all workers (every
+        core with loky; with ``parallel_config(backend="dask")``, every
+        thread of the Dask cluster). 1 scores in this process. See
+        :doc:`/cluster`: results equal ``n_jobs=1`` up to float rounding; the
+        prototype head costs one more dense pass; a Dataset ``X`` must
+        pickle; ``device="cuda"`` is each worker's own GPU.
     store_subnet_scores : bool, default=False
         Keep the matrix of per-subnet scores in ``subnet_scores_``: one
         column per evaluated subnet (all of them unless
@@ -163,7 +173,9 @@ class DLCHardness(BaseHardness):
         Cache the scores, keyed by the content of the weights, the parameters
         and the data, so that refitting a clone on the same data (e.g. in a
         grid search over a later pruning step) costs nothing. A str is a
-        cache directory.
+        cache directory. With ``n_jobs``, each range of in-memory data is
+        also cached as it finishes, so a fit that was interrupted resumes
+        with the missing ranges only. ``n_jobs`` is not part of the key.
     random_state : int, RandomState instance or None, default=None
         Seeds the ordering of ``masking="random"``.
     verbose : int, default=0
@@ -268,6 +280,11 @@ class DLCHardness(BaseHardness):
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device, None],
         "amp": ["boolean"],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "store_subnet_scores": ["boolean"],
         "memory": [str, HasMethods(["cache"]), None],
         "random_state": ["random_state"],
@@ -294,6 +311,7 @@ class DLCHardness(BaseHardness):
         batch_size=None,
         device=None,
         amp=False,
+        n_jobs=None,
         store_subnet_scores=False,
         memory=None,
         random_state=None,
@@ -316,6 +334,7 @@ class DLCHardness(BaseHardness):
         self.batch_size = batch_size
         self.device = device
         self.amp = amp
+        self.n_jobs = n_jobs
         self.store_subnet_scores = store_subnet_scores
         self.memory = memory
         self.random_state = random_state
@@ -363,7 +382,7 @@ class DLCHardness(BaseHardness):
         )
         return y_enc, classes, validate
 
-    def _compute(self, X, y_t, n_samples, net, module, device, validate):
+    def _compute(self, X, y_t, n_samples, net, module, device, validate, cache=None):
         module = self._module_on(module, device)
         float_dtype = _engine.float_dtype(module)
         batches, check_batch = self._make_batches(
@@ -395,11 +414,8 @@ class DLCHardness(BaseHardness):
             masked_layers=self.masked_layers,
         )
         with _engine.eval_mode(module):
-            if self.head_layer is None:
-                _, _, first = next(iter(batches()))
-                adapter.resolve_head(first)
-            else:
-                adapter.resolve_head(None)
+            _, _, first = next(iter(batches()))
+            adapter.resolve_head(first)
             named = adapter.masked_parameters()
             if not named:
                 raise ValueError(self._nothing_to_mask_message(adapter))
@@ -412,9 +428,12 @@ class DLCHardness(BaseHardness):
                 schedule=self.schedule,
                 rng=check_random_state(self.random_state),
             )
+            run_pass = _engine.run_pass
+            if effective_n_jobs(self.n_jobs) > 1:
+                run_pass = self._sharded_pass(X, net, named, device, cache)
 
             def evaluate(subnets):
-                return _engine.run_pass(
+                return run_pass(
                     adapter,
                     masks,
                     subnets,
@@ -457,6 +476,37 @@ class DLCHardness(BaseHardness):
             "masked_parameters": [name for name, _ in named],
             "head_layer": adapter.head_name,
         }
+
+    def _sharded_pass(self, X, net, named, device, cache):
+        """``_engine.run_pass`` over ranges of ``X`` on ``n_jobs`` joblib workers."""
+        loader = None
+        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            loader = net.iterator_valid, net.get_params_for("iterator_valid")
+
+        def run_pass(adapter, masks, subnets, batches, n_samples, y, loss_fn, **kw):
+            sharded = ShardedScorer(
+                adapter,
+                masks,
+                [name for name, _ in named],
+                X,
+                y,
+                loss_fn,
+                n_samples=n_samples,
+                n_jobs=self.n_jobs,
+                batch_size=self.batch_size or net.batch_size,
+                device=device,
+                loader=loader,
+                amp_dtype=kw["amp_dtype"],
+                check_batch=kw["check_batch"],
+                owner=type(self).__name__,
+                verbose=self.verbose,
+                **(cache or {}),
+            )
+            result = _engine.PassResult(sharded.evaluate(subnets))
+            adapter.output_width = sharded.output_width
+            return result
+
+        return run_pass
 
     def _nothing_to_mask_message(self, adapter):
         if adapter.head is not None and adapter.head is adapter.module:
@@ -508,8 +558,12 @@ class DLCHardness(BaseHardness):
                     f"2 classes in y; got 1 class ({classes[0]!r})."
                 )
 
+        cache = None
+
         def compute():
-            return self._compute(X, y_t, n_samples, net, module, device, validate)
+            return self._compute(
+                X, y_t, n_samples, net, module, device, validate, cache
+            )
 
         memory = check_memory(self.memory)
         if isinstance(memory, Memory) and memory.location is not None:
@@ -518,7 +572,7 @@ class DLCHardness(BaseHardness):
                 params = {
                     k: v
                     for k, v in self.get_params(deep=False).items()
-                    if k not in ("net", "memory", "verbose")
+                    if k not in ("net", "memory", "verbose", "n_jobs")
                 }
                 if self.n_subnets != "auto":
                     del params["max_subnets"], params["auto_tol"]
@@ -534,8 +588,10 @@ class DLCHardness(BaseHardness):
                     else (X.cpu().numpy() if isinstance(X, torch.Tensor) else X)
                 )
                 cached = memory.cache(_cached_scores, ignore=["compute"])
+                digest = _state_digest(module)
+                cache = {"memory": memory, "cache_key": (digest, params)}
                 result = cached(
-                    _state_digest(module),
+                    digest,
                     params,
                     X_key,
                     None if y_t is None else y_t.numpy(),

@@ -2,7 +2,6 @@
 
 from collections import OrderedDict
 from collections.abc import Mapping
-from numbers import Real
 
 import numpy as np
 import torch
@@ -11,7 +10,7 @@ from imblearn.utils import check_target_type
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing, check_random_state, metadata_routing
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
@@ -19,13 +18,43 @@ from sklearn_compat.utils.validation import check_array, validate_data
 from torch.utils.data import Dataset, Subset
 
 from ._scored import split_hardness
-from ._selection import STRATEGIES, check_hardness, select_indices
+from ._selection import (
+    STRATEGIES,
+    check_hardness,
+    check_pruning_rate,
+    check_split,
+    select_indices,
+)
 
 
 def _to_numpy(values):
     if isinstance(values, torch.Tensor):
         return values.detach().cpu().numpy()
     return values
+
+
+def _n_rows(data, name):
+    """Number of samples (rows) of ``data``, any container ``_take`` handles."""
+    if isinstance(data, torch.Tensor):
+        return data.shape[0] if data.ndim else 0
+    # A DOK sparse matrix is a dict: keep it on the array-like path.
+    if isinstance(data, Mapping) and not sparse.issparse(data):
+        lengths = {key: _num_samples(value) for key, value in data.items()}
+        if not lengths or len(set(lengths.values())) != 1:
+            raise ValueError(
+                f"{name} as a dict must map names to per-sample arrays of one "
+                f"common length; got lengths {lengths}."
+            )
+        return next(iter(lengths.values()))
+    if isinstance(data, Dataset):
+        try:
+            return len(data)
+        except TypeError as exc:
+            raise TypeError(
+                f"{name} is a torch Dataset without __len__; FlexRandSampler "
+                "needs to know its number of samples."
+            ) from exc
+    return _num_samples(data)
 
 
 def _take(data, indices):
@@ -59,7 +88,8 @@ class FlexRandSampler(BaseSampler):
     it into an easy pool (the ``split`` fraction of easiest samples) and a
     hard pool (the rest), and draws uniformly from both so that
     ``1 - pruning_rate`` of the class is kept. Top-K easiest, top-K hardest
-    and stratified random selection are available as baselines.
+    and stratified random selection are available as baselines; all four
+    strategies keep the same number of samples of every class.
 
     ``pruning_rate`` is the fraction of each class that is **removed**:
     ``FlexRandSampler(0.8)`` keeps 20% of every class. The paper's "pruning
@@ -74,12 +104,17 @@ class FlexRandSampler(BaseSampler):
     3. ``scorer``, a clone of which is fitted on ``(X, y)``.
 
     If none is available, ``fit_resample`` raises a ``ValueError``.
+    ``strategy="random"`` uses no scores: it needs none, fits no scorer and
+    ignores scores that are passed or handed over.
 
     Parameters
     ----------
     pruning_rate : float in [0, 1), default=0.5
         Fraction of every class that is removed. The kept fraction
-        ``1 - pruning_rate`` is what the paper calls the pruning ratio.
+        ``1 - pruning_rate`` is what the paper calls the pruning ratio. A
+        class of ``n_c`` samples keeps ``round((1 - pruning_rate) * n_c)``
+        samples (halves rounded up), and at least one, whatever the
+        ``strategy``.
 
     split : float in (0, 1), default=0.5
         The easy/hard boundary gamma: the easy pool of a class of ``n_c``
@@ -87,22 +122,30 @@ class FlexRandSampler(BaseSampler):
         ``b = 1 - pruning_rate``: if ``split <= 0.5``,
         ``e = min(split, b / 2)`` and ``h = b - e``, otherwise
         ``h = min(1 - split, b / 2)`` and ``e = b - h``; ``round(e * n_c)``
-        samples are drawn from the easy pool and ``round(h * n_c)`` from the
-        hard pool. ``split=0.5`` is stratified random sampling; a small
-        ``split`` keeps the whole easiest block and fills the rest from the
-        hard side. Used only by ``strategy="flexrand"``.
+        samples are drawn from the easy pool and the rest of the class's
+        budget from the hard pool. ``split=0.5`` is stratified random
+        sampling; a small ``split`` keeps the whole easiest block and fills
+        the rest from the hard side. Used only by ``strategy="flexrand"``.
 
     strategy : {"flexrand", "easy", "hard", "random"}, default="flexrand"
         ``"flexrand"`` as above; ``"easy"`` / ``"hard"`` keep the
         ``round((1 - pruning_rate) * n_c)`` easiest / hardest samples of every
-        class; ``"random"`` draws that many uniformly from every class.
+        class; ``"random"`` draws that many uniformly from every class,
+        without hardness scores.
+
+    stratify : bool, default=True
+        If True, ``y`` holds class labels and every class is pruned on its
+        own. If False, all samples form one group (e.g. the instructions of a
+        language-model dataset): ``1 - pruning_rate`` of all samples is kept
+        and ``y`` may be any per-sample targets, such as token labels of shape
+        ``(n_samples, seq_len)``, or None.
 
     scorer : estimator, default=None
         Unfitted estimator whose ``fit(X, y)`` sets ``hardness_`` of shape
         ``(n_samples,)``, such as :class:`~sklearn_dlc.DLCHardness`. It is
-        cloned and fitted only when no scores are passed or handed over by
-        the pipeline. Its own parameters (including its ``random_state``) are
-        left as set.
+        cloned and fitted only when scores are needed and none are passed or
+        handed over by the pipeline (never with ``strategy="random"``). Its
+        own parameters (including its ``random_state``) are left as set.
 
     random_state : int, RandomState instance or None, default=None
         Controls the random draws of ``"flexrand"`` and ``"random"``. Pass an
@@ -114,14 +157,16 @@ class FlexRandSampler(BaseSampler):
         Sorted indices of the kept samples; the output is
         ``X[sample_indices_], y[sample_indices_]``.
 
-    hardness_ : ndarray of shape (n_samples,)
-        The hardness scores the selection used.
+    hardness_ : ndarray of shape (n_samples,) or None
+        The hardness scores the selection used; None with
+        ``strategy="random"``, which uses none.
 
     classes_ : ndarray of shape (n_classes,)
-        Class labels seen in ``y``.
+        Class labels seen in ``y``. Set only when ``stratify=True``.
 
     sampling_strategy_ : dict
-        Number of samples kept per class label.
+        Number of samples kept per class label. Set only when
+        ``stratify=True``.
 
     scorer_ : estimator
         The fitted clone of ``scorer``. Set only when ``scorer`` provided the
@@ -152,14 +197,13 @@ class FlexRandSampler(BaseSampler):
     the dtype, the trailing dimensions and, for pandas, the index of the
     input. ``y`` is indexed the same way.
 
-    Counts are rounded half up (2.5 -> 3). Rounding the two per-pool counts
-    separately may make a class's total differ by one from
-    ``round((1 - pruning_rate) * n_c)`` (``pruning_rate=0`` always keeps
-    everything). When rounding
-    asks for more samples than a pool holds, the excess is drawn from the
-    other pool. Every class keeps at least one sample. Ties in hardness are
-    broken by position (stable sort), so the output is deterministic for a
-    given ``random_state``.
+    Counts are rounded half up (2.5 -> 3). Every strategy keeps exactly
+    ``round((1 - pruning_rate) * n_c)`` samples of a class of ``n_c`` (at
+    least one), so that strategies compare at equal budgets. FlexRand
+    rounds its easy count and draws the rest of the budget from the hard
+    pool; when a pool is too small for its count, the excess is drawn from
+    the other pool. Ties in hardness are broken by position (stable sort),
+    so the output is deterministic for a given ``random_state``.
 
     With ``sklearn.set_config(enable_metadata_routing=True)``,
     ``set_fit_resample_request(hardness=True)`` routes ``hardness`` passed to
@@ -193,6 +237,21 @@ class FlexRandSampler(BaseSampler):
     ...            for c in (0, 1)]
     >>> bool(np.isin(np.concatenate(easiest), sampler.sample_indices_).all())
     True
+
+    The random baseline needs no scores and keeps as many samples:
+
+    >>> baseline = FlexRandSampler(0.8, strategy="random", random_state=0)
+    >>> np.bincount(baseline.fit_resample(X, y)[1])
+    array([10, 10])
+
+    Without classes, e.g. for instruction data with token labels:
+
+    >>> token_labels = rng.randint(0, 1000, size=(100, 16))
+    >>> one_group = FlexRandSampler(0.8, stratify=False, random_state=0)
+    >>> X_kept, labels_kept = one_group.fit_resample(
+    ...     X, token_labels, hardness=hardness)
+    >>> labels_kept.shape
+    (20, 16)
     """
 
     _sampling_type = "bypass"
@@ -203,9 +262,12 @@ class FlexRandSampler(BaseSampler):
     __metadata_request__fit = {"hardness": metadata_routing.UNUSED}
 
     _parameter_constraints: dict = {
-        "pruning_rate": [Interval(Real, 0, 1, closed="left")],
-        "split": [Interval(Real, 0, 1, closed="neither")],
+        # Validated in fit_resample by _selection's checks, which the NumPy
+        # selection functions share: one definition of the valid values.
+        "pruning_rate": "no_validation",
+        "split": "no_validation",
         "strategy": [StrOptions(set(STRATEGIES))],
+        "stratify": ["boolean"],
         "scorer": [HasMethods(["fit"]), None],
         "random_state": ["random_state"],
     }
@@ -216,16 +278,18 @@ class FlexRandSampler(BaseSampler):
         *,
         split=0.5,
         strategy="flexrand",
+        stratify=True,
         scorer=None,
         random_state=None,
     ):
         self.pruning_rate = pruning_rate
         self.split = split
         self.strategy = strategy
+        self.stratify = stratify
         self.scorer = scorer
         self.random_state = random_state
 
-    def fit(self, X, y, *, hardness=None):
+    def fit(self, X, y=None, *, hardness=None):
         """Select the samples to keep; see :meth:`fit_resample`.
 
         Parameters
@@ -233,8 +297,9 @@ class FlexRandSampler(BaseSampler):
         X : array-like, sparse matrix, DataFrame, tensor, dict or Dataset
             Data with ``n_samples`` samples.
 
-        y : array-like of shape (n_samples,)
-            Class labels.
+        y : array-like of shape (n_samples,) or (n_samples, ...), default=None
+            Class labels; with ``stratify=False``, any per-sample targets or
+            None.
 
         hardness : array-like of shape (n_samples,), default=None
             Precomputed hardness scores, higher = harder.
@@ -251,7 +316,7 @@ class FlexRandSampler(BaseSampler):
         # scorer is validated when the clone is fitted.
         prefer_skip_nested_validation=False
     )
-    def fit_resample(self, X, y, *, hardness=None):
+    def fit_resample(self, X, y=None, *, hardness=None):
         """Prune ``X`` and ``y``, keeping ``1 - pruning_rate`` of every class.
 
         Parameters
@@ -262,96 +327,123 @@ class FlexRandSampler(BaseSampler):
             ``n_samples`` rows, or a torch ``Dataset``. It may carry scores
             from a preceding ``DLCHardness`` pipeline step.
 
-        y : array-like of shape (n_samples,)
-            Class labels (one-hot encoded labels are accepted too).
+        y : array-like of shape (n_samples,) or (n_samples, ...), default=None
+            Class labels (one-hot encoded labels are accepted too); required
+            when ``stratify=True``. With ``stratify=False``, any per-sample
+            targets (e.g. token labels of shape ``(n_samples, seq_len)``) or
+            None.
 
         hardness : array-like of shape (n_samples,), default=None
             Precomputed hardness scores, higher = harder. Takes precedence
-            over scores from a preceding step and over ``scorer``.
+            over scores from a preceding step and over ``scorer``. Ignored by
+            ``strategy="random"``.
 
         Returns
         -------
         X_resampled : same type as X
             The kept samples, ``X[sample_indices_]``.
 
-        y_resampled : same type as y
-            Their labels, ``y[sample_indices_]``.
+        y_resampled : same type as y, or None
+            Their targets, ``y[sample_indices_]``; None if ``y`` is None.
         """
+        # Strip the mark of a preceding scorer step whatever the strategy, so
+        # that the output is plain data.
         X, handed_over = split_hardness(X)
+        check_pruning_rate(self.pruning_rate)
+        check_split(self.split)
         # A refit must not leave attributes of the previous fit behind (a
         # tensor sets no n_features_in_, precomputed scores no scorer_).
         for attr in [name for name in vars(self) if name.endswith("_")]:
             delattr(self, attr)
 
-        y_labels = self._check_y(y)
+        if self.stratify:
+            y_labels = self._check_y(y)
+            n_y = y_labels.shape[0]
+        else:
+            y_labels = None
+            n_y = None if y is None else _n_rows(y, "y")
         n_samples = self._check_X(X)
-        if y_labels.shape[0] != n_samples:
+        if n_y is not None and n_y != n_samples:
             raise ValueError(
-                f"X has {n_samples} samples but y has {y_labels.shape[0]}; "
-                "they must match."
+                f"X has {n_samples} samples but y has {n_y}; they must match."
             )
-        n_classes = np.unique(y_labels).size
-        if n_classes < 2:
-            raise ValueError(
-                "The target 'y' needs to have more than 1 class. "
-                f"Got {n_classes} class instead."
-            )
-
-        X_res, _ = self._fit_resample(
-            X, y_labels, hardness=hardness, handed_over=handed_over
+        if self.stratify:
+            n_classes = np.unique(y_labels).size
+            if n_classes < 2:
+                raise ValueError(
+                    "The target 'y' needs to have more than 1 class. "
+                    f"Got {n_classes} class instead. With stratify=False all "
+                    "samples are pruned as one group."
+                )
+        return self._fit_resample(
+            X,
+            y,
+            labels=y_labels,
+            n_samples=n_samples,
+            hardness=hardness,
+            handed_over=handed_over,
         )
-        return X_res, _take(y, self.sample_indices_)
 
-    def _fit_resample(self, X, y, hardness=None, handed_over=None):
-        self.hardness_ = self._get_hardness(X, y, hardness, handed_over)
+    def _fit_resample(self, X, y, *, labels, n_samples, hardness, handed_over):
+        # X and y as given (X unmarked); labels: y as validated class labels,
+        # or None without stratification.
+        if self.strategy == "random":
+            self.hardness_ = None
+        else:
+            self.hardness_ = self._get_hardness(
+                X, y if labels is None else labels, hardness, handed_over, n_samples
+            )
+        groups = np.zeros(n_samples, dtype=np.intp) if labels is None else labels
         self.sample_indices_ = select_indices(
             self.hardness_,
-            y,
+            groups,
             self.pruning_rate,
             split=self.split,
             strategy=self.strategy,
             rng=check_random_state(self.random_state),
         )
-        self.classes_ = np.unique(y)
-        # Every class keeps at least one sample, so the labels match classes_.
-        _, kept = np.unique(y[self.sample_indices_], return_counts=True)
-        self.sampling_strategy_ = OrderedDict(
-            zip(self.classes_.tolist(), kept.tolist())
-        )
-        return _take(X, self.sample_indices_), y[self.sample_indices_]
+        if labels is not None:
+            self.classes_, kept = np.unique(
+                labels[self.sample_indices_], return_counts=True
+            )
+            # Every class keeps at least one sample, so these are all classes.
+            self.sampling_strategy_ = OrderedDict(
+                zip(self.classes_.tolist(), kept.tolist())
+            )
+        y_res = None if y is None else _take(y, self.sample_indices_)
+        return _take(X, self.sample_indices_), y_res
 
     def _check_y(self, y):
+        if y is None:
+            raise ValueError(
+                "FlexRandSampler with stratify=True requires y to be passed, but "
+                "the target y is None. Pass class labels, or set stratify=False "
+                "to prune all samples as one group."
+            )
         y = _to_numpy(y)
-        check_classification_targets(y)
-        y, _ = check_target_type(y, indicate_one_vs_all=True)
+        try:
+            check_classification_targets(y)
+            y, _ = check_target_type(y, indicate_one_vs_all=True)
+        except ValueError as exc:
+            raise ValueError(
+                f"{exc} With stratify=True, y must hold class labels; for other "
+                "per-sample targets (e.g. token labels of shape (n_samples, "
+                "seq_len)) set stratify=False."
+            ) from exc
         return np.asarray(y)
 
     def _check_X(self, X):
         """Validate what can be validated of ``X``; return its number of samples."""
-        if isinstance(X, torch.Tensor):
-            if X.ndim == 0 or X.shape[0] == 0:
+        if isinstance(X, torch.Tensor | Dataset) or (
+            isinstance(X, Mapping) and not sparse.issparse(X)
+        ):
+            n_samples = _n_rows(X, "X")
+            if n_samples == 0:
+                shape = f" of shape {tuple(X.shape)}" if hasattr(X, "shape") else ""
                 raise ValueError(
-                    f"X must hold at least one sample, got a tensor of shape "
-                    f"{tuple(X.shape)}."
+                    f"X must hold at least one sample, got a {type(X).__name__}{shape}."
                 )
-            return X.shape[0]
-        # A DOK sparse matrix is a dict: keep it on the array-like path.
-        if isinstance(X, Mapping) and not sparse.issparse(X):
-            lengths = {key: _num_samples(value) for key, value in X.items()}
-            if not lengths or len(set(lengths.values())) != 1:
-                raise ValueError(
-                    "X as a dict must map names to per-sample arrays of one "
-                    f"common length; got lengths {lengths}."
-                )
-            return next(iter(lengths.values()))
-        if isinstance(X, Dataset):
-            try:
-                return len(X)
-            except TypeError as exc:
-                raise TypeError(
-                    "X is a torch Dataset without __len__; FlexRandSampler "
-                    "needs to know its number of samples."
-                ) from exc
+            return n_samples
         X_checked = check_array(
             X,
             accept_sparse=True,
@@ -364,8 +456,7 @@ class FlexRandSampler(BaseSampler):
             validate_data(self, X=X, reset=True, skip_check_array=True)
         return X_checked.shape[0]
 
-    def _get_hardness(self, X, y, hardness, handed_over):
-        n_samples = y.shape[0]
+    def _get_hardness(self, X, y, hardness, handed_over, n_samples):
         if hardness is not None:
             return check_hardness(_to_numpy(hardness), n_samples, name="hardness")
         if handed_over is not None:
@@ -376,11 +467,12 @@ class FlexRandSampler(BaseSampler):
             )
         if self.scorer is None:
             raise ValueError(
-                "FlexRandSampler has no hardness scores: pass "
-                "fit_resample(X, y, hardness=...), put a DLCHardness step before "
-                "it in an imblearn Pipeline, or set the scorer parameter. To "
-                "pass hardness through a Pipeline, enable metadata routing and "
-                "call set_fit_resample_request(hardness=True)."
+                f"FlexRandSampler(strategy={self.strategy!r}) has no hardness "
+                "scores: pass fit_resample(X, y, hardness=...), put a DLCHardness "
+                "step before it in an imblearn Pipeline, or set the scorer "
+                "parameter. To pass hardness through a Pipeline, enable metadata "
+                "routing and call set_fit_resample_request(hardness=True). "
+                "strategy='random' needs no scores."
             )
         self.scorer_ = clone(self.scorer)
         self.scorer_.fit(X, y)
@@ -396,7 +488,10 @@ class FlexRandSampler(BaseSampler):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.sampler_tags.sample_indices = True
-        # X is passed through untouched: NaN is the scorer's business.
+        tags.target_tags.required = bool(self.stratify)
+        # X is passed through untouched: NaN is the scorer's business, and
+        # without a scorer to fit, X is never converted, so any dtype passes.
         tags.input_tags.allow_nan = True
+        tags.input_tags.string = self.scorer is None or self.strategy == "random"
         tags.input_tags.three_d_array = True
         return tags

@@ -7,6 +7,7 @@ exception or a KeyboardInterrupt leaves the model exactly as it was.
 """
 
 import contextlib
+import copy
 
 import numpy as np
 import torch
@@ -141,3 +142,40 @@ class NestedMasks:
                 idx = local[hi:lo]
                 work.view(-1)[idx] = self._originals[i].contiguous().view(-1)[idx]
         self._done = target.copy()
+
+    def detached(self):
+        """A copy holding the orderings but no parameters, cheap to pickle.
+
+        Sharded scoring computes the masks once on the driver and ships this
+        copy to the workers, which :meth:`bind` it to their own copy of the
+        weights. Orderings travel on the CPU, as int32 where they fit (half
+        the bytes of int64).
+        """
+        new = copy.copy(self)
+        new.params = []
+        new._local = [
+            local.cpu().int() if local.numel() < 2**31 else local.cpu()
+            for local in self._local
+        ]
+        return new
+
+    def bind(self, params):
+        """A copy of these masks acting on ``params`` instead.
+
+        ``params`` are the same weights as the ones the orderings were computed
+        on, in the same order (e.g. a worker's copy of the network).
+        """
+        params = list(params)
+        sizes = [local.numel() for local in self._local]
+        if [p.numel() for p in params] != sizes:
+            raise ValueError(
+                "bind() needs weights of the sizes the masks were made for: "
+                f"{sizes}; got {[p.numel() for p in params]}."
+            )
+        new = copy.copy(self)
+        new.params = params
+        new._local = [
+            local.to(p.device, torch.int64) for local, p in zip(self._local, params)
+        ]
+        new._done = np.zeros(len(params), dtype=np.int64)
+        return new

@@ -26,35 +26,68 @@ class FlexRandCounts(NamedTuple):
 def _round(x):
     """Round half up (x >= 0): 2.5 -> 3, unlike Python's half-to-even round.
 
-    Half up makes the two pools of ``pruning_rate=0`` add up to the whole
-    class: round(x) + round(n_c - x) == n_c, or n_c + 1 when x ends in .5,
-    which the pool clipping brings back to n_c. Float noise is snapped away
-    first: (1 - 0.9) * 5 is 0.49999999999999989, and must round like 0.5.
+    Float noise is snapped away first: (1 - 0.9) * 5 is 0.49999999999999989,
+    and must round like 0.5.
     """
     return int(np.floor(round(x, 9) + 0.5))
 
 
-def _check_rate(pruning_rate):
+def check_pruning_rate(pruning_rate):
+    """Raise a ValueError unless ``pruning_rate`` is a real number in [0, 1).
+
+    The one validation of ``pruning_rate``: the functions of this module and
+    :class:`~sklearn_dlc.FlexRandSampler` all call it.
+
+    Parameters
+    ----------
+    pruning_rate : object
+        The value to check: the fraction of each class that is removed.
+
+    Raises
+    ------
+    ValueError
+        If ``pruning_rate`` is not a real number (booleans excluded) in
+        [0, 1); the message names ``pruning_rate`` and the valid range.
+    """
     if (
         not isinstance(pruning_rate, Real)
         or isinstance(pruning_rate, bool)
         or not 0 <= pruning_rate < 1
     ):
         raise ValueError(
-            f"pruning_rate must be a float in [0, 1), got {pruning_rate!r}."
+            "pruning_rate must be a real number in [0, 1), the fraction of each "
+            f"class that is removed; got {pruning_rate!r}."
         )
 
 
-def _check_split(split):
+def check_split(split):
+    """Raise a ValueError unless ``split`` is a real number in (0, 1).
+
+    The one validation of ``split``, shared like :func:`check_pruning_rate`.
+
+    Parameters
+    ----------
+    split : object
+        The value to check: the fraction of each class in the easy pool.
+
+    Raises
+    ------
+    ValueError
+        If ``split`` is not a real number (booleans excluded) in (0, 1).
+    """
     if not isinstance(split, Real) or isinstance(split, bool) or not 0 < split < 1:
-        raise ValueError(f"split must be a float in (0, 1), got {split!r}.")
+        raise ValueError(
+            "split must be a real number in (0, 1), the fraction of each class "
+            f"in the easy pool; got {split!r}."
+        )
 
 
 def keep_count(n_c, pruning_rate):
-    """Number of samples a top-K or random selection keeps out of ``n_c``.
+    """Number of samples every strategy keeps out of a class of ``n_c``.
 
     ``round((1 - pruning_rate) * n_c)``, halves rounded up, but at least one
-    sample of a non-empty class.
+    sample of a non-empty class. Top-K, random and FlexRand selections all
+    keep exactly this many, so that they compare at equal budgets.
 
     Parameters
     ----------
@@ -66,14 +99,19 @@ def keep_count(n_c, pruning_rate):
     Returns
     -------
     k : int
+        Number of samples to keep, in ``[min(1, n_c), n_c]``.
 
     Examples
     --------
     >>> from sklearn_dlc._selection import keep_count
-    >>> keep_count(10, 0.8), keep_count(3, 0.9)
-    (2, 1)
+    >>> keep_count(10, 0.8), keep_count(3, 0.9), keep_count(15, 0.9)
+    (2, 1, 2)
     """
-    _check_rate(pruning_rate)
+    check_pruning_rate(pruning_rate)
+    return _keep_count(n_c, pruning_rate)
+
+
+def _keep_count(n_c, pruning_rate):
     if n_c <= 0:
         return 0
     return min(n_c, max(1, _round((1 - pruning_rate) * n_c)))
@@ -86,24 +124,14 @@ def flexrand_counts(n_c, pruning_rate, split=0.5):
     easy pool holds the ``round(gamma * n_c)`` easiest samples and the hard
     pool the rest. If ``gamma <= 0.5``: ``e = min(gamma, b / 2)``,
     ``h = b - e``; otherwise ``h = min(1 - gamma, b / 2)``, ``e = b - h``.
-    ``round(e * n_c)`` samples are drawn from the easy pool and
-    ``round(h * n_c)`` from the hard pool, where ``round`` rounds halves up
-    (2.5 -> 3).
+    ``round(e * n_c)`` samples are drawn from the easy pool and the rest of
+    the class budget ``k = keep_count(n_c, pruning_rate)`` from the hard
+    pool, where ``round`` rounds halves up (2.5 -> 3).
 
-    Rounding can make these counts disagree with the pools, so two
-    adjustments follow, in this order:
-
-    1. A count larger than its pool is clipped to the pool and the excess
-       moves to the other pool as far as that pool has room, so the total
-       is ``min(n_c, round(e * n_c) + round(h * n_c))``.
-    2. A non-empty class never loses all its samples: if both counts are 0,
-       one sample is kept from the pool with the larger unrounded share
-       (``e * n_c`` against ``h * n_c``; a tie goes to the easy pool), or from
-       the other pool if that one is empty.
-
-    Because each pool's count is rounded on its own, the total may differ by
-    one from ``round(b * n_c)``; with ``pruning_rate=0`` it is always
-    ``n_c``.
+    The total is therefore always ``k``, what top-K and random selection
+    keep. When a count is larger than its pool, it is clipped to the pool and
+    the excess is drawn from the other pool (which always has room, since
+    ``k <= n_c``).
 
     Parameters
     ----------
@@ -117,7 +145,8 @@ def flexrand_counts(n_c, pruning_rate, split=0.5):
     Returns
     -------
     counts : FlexRandCounts
-        ``(easy_pool, easy, hard)``.
+        ``(easy_pool, easy, hard)``, with ``easy + hard == keep_count(n_c,
+        pruning_rate)``.
 
     Examples
     --------
@@ -126,38 +155,33 @@ def flexrand_counts(n_c, pruning_rate, split=0.5):
     FlexRandCounts(easy_pool=5, easy=5, hard=15)
     >>> flexrand_counts(100, 0.8, split=0.5)
     FlexRandCounts(easy_pool=50, easy=10, hard=10)
+
+    A budget of 3 cannot be split evenly: the easy count 1.5 rounds up.
+
+    >>> flexrand_counts(30, 0.9, split=0.5)
+    FlexRandCounts(easy_pool=15, easy=2, hard=1)
     """
-    _check_rate(pruning_rate)
-    _check_split(split)
-    n_c = int(n_c)
+    check_pruning_rate(pruning_rate)
+    check_split(split)
+    return _flexrand_counts(int(n_c), pruning_rate, split)
+
+
+def _flexrand_counts(n_c, pruning_rate, split):
     if n_c <= 0:
         return FlexRandCounts(0, 0, 0)
     b = 1 - pruning_rate
-    if split <= 0.5:
-        e = min(split, b / 2)
-        h = b - e
-    else:
-        h = min(1 - split, b / 2)
-        e = b - h
+    # The easy fraction e; the hard pool gets the rest of the budget.
+    e = min(split, b / 2) if split <= 0.5 else b - min(1 - split, b / 2)
     easy_pool = _round(split * n_c)
     hard_pool = n_c - easy_pool
-    n_easy, n_hard = _round(e * n_c), _round(h * n_c)
-
+    budget = _keep_count(n_c, pruning_rate)
+    # e <= b, so round(e * n_c) <= round(b * n_c) <= budget: n_hard >= 0.
+    n_easy = _round(e * n_c)
+    n_hard = budget - n_easy
     if n_easy > easy_pool:
-        n_hard += n_easy - easy_pool
-        n_easy = easy_pool
-    if n_hard > hard_pool:
-        n_easy += n_hard - hard_pool
-        n_hard = hard_pool
-    # Both counts rounded up can ask for n_c + 1 samples: drop the surplus.
-    n_easy = min(n_easy, easy_pool)
-
-    if n_easy + n_hard == 0:
-        prefer_easy = e * n_c >= h * n_c
-        if (prefer_easy and easy_pool > 0) or hard_pool == 0:
-            n_easy = 1
-        else:
-            n_hard = 1
+        n_easy, n_hard = easy_pool, budget - easy_pool
+    elif n_hard > hard_pool:
+        n_easy, n_hard = budget - hard_pool, hard_pool
     return FlexRandCounts(easy_pool, n_easy, n_hard)
 
 
@@ -212,16 +236,18 @@ def check_hardness(hardness, n_samples, name="hardness"):
 def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rng=None):
     """Indices of the samples to keep, selected class by class.
 
+    Every class keeps :func:`keep_count` samples, whatever the strategy.
     Within a class, samples are ordered by hardness with a stable sort, so
     equal scores are ordered by position (the earlier one counts as easier)
     and the result is deterministic given ``rng``.
 
     Parameters
     ----------
-    hardness : array-like of shape (n_samples,)
-        Scores, higher = harder. NaN is rejected.
-    y : array-like of shape (n_samples,)
-        Class labels.
+    hardness : array-like of shape (n_samples,) or None
+        Scores, higher = harder. NaN is rejected. Not used by
+        ``strategy="random"``, which accepts None (and ignores scores).
+    y : array-like of shape (n_samples,) or None
+        Class labels. None treats all samples as one group.
     pruning_rate : float in [0, 1)
         Fraction of every class that is removed.
     split : float in (0, 1), default=0.5
@@ -251,32 +277,53 @@ def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rn
     array([1, 3, 4, 6])
     >>> select_indices(hardness, y, 0.5, strategy="hard")
     array([0, 2, 5, 7])
+
+    With ``y=None`` all samples form one group:
+
+    >>> select_indices(hardness, None, 0.5, strategy="easy")
+    array([1, 3, 4, 6])
     """
-    _check_rate(pruning_rate)
-    _check_split(split)
+    check_pruning_rate(pruning_rate)
+    check_split(split)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}.")
+    if y is None:
+        if hardness is None:
+            raise ValueError(
+                "y and hardness are both None: pass y (labels, or zeros for one "
+                "group) so that the number of samples is known."
+            )
+        y = np.zeros(np.shape(hardness)[:1], dtype=np.intp)
+    if strategy == "random":
+        hardness = None
+    elif hardness is None:
+        raise ValueError(f"strategy={strategy!r} needs hardness scores, got None.")
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}.")
-    hardness = check_hardness(hardness, y.shape[0])
+    if hardness is not None:
+        hardness = check_hardness(hardness, y.shape[0])
     if not isinstance(rng, np.random.Generator | np.random.RandomState):
         rng = np.random.default_rng(rng)
 
     _, inverse, class_sizes = np.unique(y, return_inverse=True, return_counts=True)
-    # lexsort is stable: by class, then by hardness, then by position.
-    order = np.lexsort((hardness, inverse.ravel()))
+    inverse = inverse.ravel()
+    if hardness is None:
+        order = np.argsort(inverse, kind="stable")
+    else:
+        # lexsort is stable: by class, then by hardness, then by position.
+        order = np.lexsort((hardness, inverse))
     kept = []
     for members in np.split(order, np.cumsum(class_sizes)[:-1]):
         n_c = members.shape[0]
         if strategy == "flexrand":
-            counts = flexrand_counts(n_c, pruning_rate, split)
+            counts = _flexrand_counts(n_c, pruning_rate, split)
             easy_pool = members[: counts.easy_pool]
             hard_pool = members[counts.easy_pool :]
             kept.append(rng.permutation(easy_pool)[: counts.easy])
             kept.append(rng.permutation(hard_pool)[: counts.hard])
         else:
-            k = keep_count(n_c, pruning_rate)
+            k = _keep_count(n_c, pruning_rate)
             if strategy == "easy":
                 kept.append(members[:k])
             elif strategy == "hard":

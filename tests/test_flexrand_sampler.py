@@ -25,7 +25,7 @@ from torch.utils.data import Subset, TensorDataset
 
 from sklearn_dlc import FlexRandSampler
 from sklearn_dlc._scored import attach_hardness, split_hardness
-from sklearn_dlc._selection import select_indices
+from sklearn_dlc._selection import keep_count, select_indices
 
 
 class RowNormScorer(BaseEstimator):
@@ -41,6 +41,20 @@ class RowNormScorer(BaseEstimator):
         else:
             norms = np.nansum(np.abs(X), axis=1)
         self.hardness_ = self.scale * norms
+        return self
+
+
+class FailingScorer(BaseEstimator):
+    def fit(self, X, y):
+        raise AssertionError("the scorer must not be fitted")
+
+
+class RecordingScorer(BaseEstimator):
+    """Records the y it is fitted on; hardness = row index."""
+
+    def fit(self, X, y):
+        self.y_seen_ = y
+        self.hardness_ = np.arange(float(len(X)))
         return self
 
 
@@ -70,7 +84,11 @@ def _as_numpy(values):
     return np.asarray(values)
 
 
-CHECKED = [FlexRandSampler(0.5, scorer=RowNormScorer(), random_state=0)]
+CHECKED = [
+    FlexRandSampler(0.5, scorer=RowNormScorer(), random_state=0),
+    # The random baseline needs neither scores nor a scorer.
+    FlexRandSampler(0.5, strategy="random", random_state=0),
+]
 
 
 @sklearn_parametrize_with_checks(CHECKED)
@@ -83,11 +101,12 @@ def test_imblearn_compatible(estimator, check):
     check(estimator)
 
 
+@pytest.mark.parametrize("estimator", CHECKED, ids=["scorer", "random"])
 @pytest.mark.parametrize(
     "check", [sklearn_check_param_validation, imblearn_check_param_validation]
 )
-def test_param_validation(check):
-    check("FlexRandSampler", CHECKED[0])
+def test_param_validation(check, estimator):
+    check("FlexRandSampler", estimator)
 
 
 def _numpy_2d(n):
@@ -318,19 +337,32 @@ def test_hardness_routed_through_an_imblearn_pipeline():
 @pytest.mark.parametrize(
     "params, match",
     [
-        ({"pruning_rate": 1.0}, "'pruning_rate' parameter"),
-        ({"pruning_rate": -0.5}, "'pruning_rate' parameter"),
-        ({"split": 0.0}, "'split' parameter"),
-        ({"split": 1.5}, "'split' parameter"),
+        ({"pruning_rate": 1.0}, r"pruning_rate must be a real number in \[0, 1\)"),
+        ({"pruning_rate": -0.5}, "pruning_rate must be .*got -0.5"),
+        ({"pruning_rate": "0.5"}, "pruning_rate must be .*got '0.5'"),
+        ({"pruning_rate": None}, "pruning_rate must be .*got None"),
+        ({"split": 0.0}, r"split must be a real number in \(0, 1\)"),
+        ({"split": 1.5}, "split must be .*got 1.5"),
         ({"strategy": "top-k"}, "'strategy' parameter"),
+        ({"stratify": "yes"}, "'stratify' parameter"),
+        ({"stratify": 1}, "'stratify' parameter"),
+        ({"stratify": None}, "'stratify' parameter"),
         ({"scorer": "dlc"}, "'scorer' parameter"),
     ],
 )
-def test_invalid_parameters(params, match):
+@pytest.mark.parametrize("strategy", ["flexrand", "random"])
+def test_invalid_parameters(params, match, strategy):
     y, hardness = _data()
-    sampler = FlexRandSampler(**params)
+    sampler = FlexRandSampler(**{"strategy": strategy, **params})
     with pytest.raises(ValueError, match=match):
         sampler.fit_resample(np.zeros((y.size, 2)), y, hardness=hardness)
+
+
+def test_bad_pruning_rate_fails_before_scoring():
+    y, _ = _data()
+    sampler = FlexRandSampler(1.0, scorer=FailingScorer())
+    with pytest.raises(ValueError, match="pruning_rate must be"):
+        sampler.fit_resample(np.zeros((y.size, 2)), y)
 
 
 @pytest.mark.parametrize(
@@ -378,3 +410,194 @@ def test_scorer_without_proper_hardness_is_a_type_error(scorer, match):
 def test_invalid_data(X, y, match):
     with pytest.raises(ValueError, match=match):
         FlexRandSampler().fit_resample(X, y, hardness=np.zeros(25))
+
+
+@pytest.mark.parametrize("pruning_rate", [0.0, 0.3, 0.5, 0.9, 0.99])
+def test_random_strategy_uses_no_scores(pruning_rate):
+    y, hardness = _data((40, 13, 3))
+    X = np.random.RandomState(0).normal(size=(y.size, 3))
+    sampler = FlexRandSampler(
+        pruning_rate, strategy="random", scorer=FailingScorer(), random_state=0
+    )
+
+    X_res, y_res = sampler.fit_resample(X, y)
+
+    assert sampler.hardness_ is None
+    assert not hasattr(sampler, "scorer_")
+    expected = select_indices(
+        None, y, pruning_rate, strategy="random", rng=np.random.RandomState(0)
+    )
+    np.testing.assert_array_equal(sampler.sample_indices_, expected)
+    np.testing.assert_array_equal(X_res, X[expected])
+    # Passed or handed-over scores are ignored, not even validated.
+    for marked, scores in [(X, hardness), (attach_hardness(X, hardness), None)]:
+        X_again, _ = sampler.fit_resample(marked, y, hardness=scores)
+        assert sampler.hardness_ is None
+        np.testing.assert_array_equal(sampler.sample_indices_, expected)
+        assert type(X_again) is np.ndarray and split_hardness(X_again)[1] is None
+    sampler.fit_resample(X, y, hardness=np.full(3, np.nan))
+    np.testing.assert_array_equal(sampler.sample_indices_, expected)
+
+
+def test_random_strategy_strips_the_mark_of_a_scorer_step():
+    y, hardness = _data()
+    X = pd.DataFrame({"a": np.arange(y.size)})
+    sampler = FlexRandSampler(0.5, strategy="random", random_state=0)
+    X_res, _ = sampler.fit_resample(attach_hardness(X, hardness), y)
+    assert X_res.attrs == {}
+    assert split_hardness(X_res)[1] is None
+
+
+@pytest.mark.parametrize("pruning_rate", [0.0, 0.1, 0.5, 0.8, 0.9, 0.95])
+@pytest.mark.parametrize("split", [0.05, 0.3, 0.5, 0.9])
+def test_all_strategies_keep_the_same_count_per_class(pruning_rate, split):
+    y, hardness = _data((101, 40, 13, 3, 1))
+    X = np.zeros((y.size, 1))
+    counts = {}
+    for strategy in ("flexrand", "easy", "hard", "random"):
+        sampler = FlexRandSampler(
+            pruning_rate, split=split, strategy=strategy, random_state=0
+        )
+        sampler.fit(X, y, hardness=hardness)
+        counts[strategy] = dict(sampler.sampling_strategy_)
+    sizes = [101, 40, 13, 3, 1]
+    expected = {c: keep_count(n, pruning_rate) for c, n in enumerate(sizes)}
+    assert all(found == expected for found in counts.values()), counts
+
+
+def test_digits_sized_classes_keep_equal_budgets():
+    # The class sizes of a stratified 1,437-sample training split of
+    # load_digits. At 90% pruned every strategy keeps 145 (FlexRand used to
+    # keep 140: each class's two pool counts were rounded down on their own).
+    sizes = [142, 146, 142, 146, 145, 145, 145, 143, 139, 144]
+    y = np.repeat(np.arange(10), sizes)
+    hardness = np.random.RandomState(0).uniform(size=y.size)
+    X = np.zeros((y.size, 1))
+    random = FlexRandSampler(0.9, strategy="random", random_state=0).fit(X, y)
+    assert len(random.sample_indices_) == 145
+    for split in (0.1, 0.3, 0.5, 0.7, 0.9):
+        flexrand = FlexRandSampler(0.9, split=split, random_state=0)
+        flexrand.fit(X, y, hardness=hardness)
+        assert flexrand.sampling_strategy_ == random.sampling_strategy_
+
+
+def _token_data(n=30, seq_len=7):
+    rng = np.random.RandomState(0)
+    X = {
+        "input_ids": rng.randint(0, 100, size=(n, seq_len)),
+        "attention_mask": np.ones((n, seq_len), dtype=np.int64),
+    }
+    token_labels = rng.randint(-100, 100, size=(n, seq_len))
+    return X, token_labels, rng.normal(size=n)
+
+
+@pytest.mark.parametrize("strategy", ["flexrand", "easy", "hard", "random"])
+@pytest.mark.parametrize("pruning_rate", [0.0, 0.3, 0.9])
+def test_unstratified_is_one_manual_group(strategy, pruning_rate):
+    X, token_labels, hardness = _token_data()
+    sampler = FlexRandSampler(
+        pruning_rate, split=0.3, strategy=strategy, stratify=False, random_state=0
+    )
+
+    X_res, labels_res = sampler.fit_resample(X, token_labels, hardness=hardness)
+
+    manual = select_indices(
+        hardness, np.zeros(30), pruning_rate, 0.3, strategy, np.random.RandomState(0)
+    )
+    np.testing.assert_array_equal(sampler.sample_indices_, manual)
+    assert manual.size == keep_count(30, pruning_rate)
+    np.testing.assert_array_equal(labels_res, token_labels[manual])
+    assert labels_res.shape == (manual.size, 7)
+    np.testing.assert_array_equal(X_res["input_ids"], X["input_ids"][manual])
+    assert not hasattr(sampler, "classes_")
+    assert not hasattr(sampler, "sampling_strategy_")
+
+
+def test_unstratified_ignores_classes():
+    y, hardness = _data((40, 10))
+    X = np.zeros((y.size, 2))
+    sampler = FlexRandSampler(0.5, stratify=False, random_state=0)
+    sampler.fit(X, y, hardness=hardness)
+    np.testing.assert_array_equal(
+        sampler.sample_indices_,
+        select_indices(hardness, None, 0.5, rng=np.random.RandomState(0)),
+    )
+    # Even a single class or a continuous target is fine.
+    sampler.fit(X, np.zeros(y.size), hardness=hardness)
+    sampler.fit(X, np.linspace(0, 1, y.size), hardness=hardness)
+    assert sampler.sample_indices_.size == 25
+
+
+@pytest.mark.parametrize("strategy", ["flexrand", "random"])
+def test_unstratified_without_y(strategy):
+    X, _, hardness = _token_data()
+    sampler = FlexRandSampler(0.8, strategy=strategy, stratify=False, random_state=0)
+    X_res, y_res = sampler.fit_resample(X, hardness=hardness)
+    assert y_res is None
+    assert sampler.sample_indices_.size == 6
+    np.testing.assert_array_equal(
+        X_res["attention_mask"], X["attention_mask"][sampler.sample_indices_]
+    )
+    assert sampler.fit(X, hardness=hardness) is sampler
+
+
+def test_unstratified_scorer_gets_y_as_given():
+    X, token_labels, _ = _token_data()
+    tensor_labels = torch.from_numpy(token_labels)
+    sampler = FlexRandSampler(
+        0.5, strategy="easy", stratify=False, scorer=RecordingScorer()
+    )
+    X_res, labels_res = sampler.fit_resample(X["input_ids"], tensor_labels)
+    assert sampler.scorer_.y_seen_ is tensor_labels
+    np.testing.assert_array_equal(sampler.sample_indices_, np.arange(15))
+    assert isinstance(labels_res, torch.Tensor)
+    torch.testing.assert_close(labels_res, tensor_labels[:15])
+
+
+def test_unstratified_in_a_pipeline_with_token_labels():
+    X, token_labels, hardness = _token_data()
+    pipe = Pipeline([("prune", FlexRandSampler(0.5, stratify=False, random_state=0))])
+    X_res, labels_res = pipe.fit_resample(attach_hardness(X, hardness), token_labels)
+    idx = pipe["prune"].sample_indices_
+    assert type(X_res) is dict
+    np.testing.assert_array_equal(labels_res, token_labels[idx])
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.zeros((29, 7)), "X has 30 samples but y has 29"),
+        ({"a": np.zeros(30), "b": np.zeros(29)}, "y as a dict"),
+    ],
+)
+def test_unstratified_bad_y(y, match):
+    X, _, hardness = _token_data()
+    with pytest.raises(ValueError, match=match):
+        FlexRandSampler(stratify=False).fit_resample(X, y, hardness=hardness)
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (None, "requires y to be passed.*stratify=False"),
+        (
+            np.random.RandomState(0).randint(0, 5, size=(25, 7)),
+            "y should be a 1d array.*set stratify=False",
+        ),
+        (np.zeros(25), "more than 1 class.*stratify=False"),
+    ],
+)
+def test_stratified_needs_class_labels(y, match):
+    _, hardness = _data()
+    with pytest.raises(ValueError, match=match):
+        FlexRandSampler().fit_resample(np.zeros((25, 2)), y, hardness=hardness)
+
+
+def test_refit_without_stratification_drops_class_attributes():
+    y, hardness = _data()
+    X = np.zeros((y.size, 2))
+    sampler = FlexRandSampler(0.5).fit(X, y, hardness=hardness)
+    assert hasattr(sampler, "classes_")
+    sampler.set_params(stratify=False).fit(X, y, hardness=hardness)
+    assert not hasattr(sampler, "classes_")
+    assert not hasattr(sampler, "sampling_strategy_")

@@ -6,6 +6,8 @@ import pytest
 
 from sklearn_dlc._selection import (
     check_hardness,
+    check_pruning_rate,
+    check_split,
     flexrand_counts,
     keep_count,
     select_indices,
@@ -20,17 +22,23 @@ def _round_half_up(x):
     return floor(x + Fraction(1, 2))
 
 
+def _budget(n_c, pruning_rate):
+    """round((1 - pruning_rate) * n_c), halves up, at least 1: exact arithmetic."""
+    b = 1 - Fraction(str(pruning_rate))
+    return min(n_c, max(1, _round_half_up(b * n_c)))
+
+
 def _reference(n_c, pruning_rate, split):
-    """The DESIGN.md formula in exact arithmetic, before any adjustment."""
+    """DESIGN.md's FlexRand counts in exact arithmetic, before pool clipping.
+
+    Returns ``(easy_pool, easy, hard)``: the easy count is ``round(e * n_c)``
+    and the hard count is the rest of the class budget.
+    """
     b = 1 - Fraction(str(pruning_rate))
     g = Fraction(str(split))
-    if g <= Fraction(1, 2):
-        e = min(g, b / 2)
-        h = b - e
-    else:
-        h = min(1 - g, b / 2)
-        e = b - h
-    return _round_half_up(g * n_c), _round_half_up(e * n_c), _round_half_up(h * n_c)
+    e = min(g, b / 2) if g <= Fraction(1, 2) else b - min(1 - g, b / 2)
+    n_easy = _round_half_up(e * n_c)
+    return _round_half_up(g * n_c), n_easy, _budget(n_c, pruning_rate) - n_easy
 
 
 def _pools(hardness, y, label, easy_pool):
@@ -44,16 +52,45 @@ def _pools(hardness, y, label, easy_pool):
 def test_flexrand_counts_follow_the_formula(pruning_rate, split):
     for n_c in CLASS_SIZES:
         easy_pool, n_easy, n_hard = _reference(n_c, pruning_rate, split)
-        counts = flexrand_counts(n_c, pruning_rate, split)
-        assert counts.easy_pool == easy_pool
-        if n_easy <= easy_pool and n_hard <= n_c - easy_pool and n_easy + n_hard:
-            assert (counts.easy, counts.hard) == (n_easy, n_hard)
-        else:
-            # A pool overflowed or the class would be wiped out.
+        hard_pool = n_c - easy_pool
+        assert n_easy >= 0 and n_hard >= 0
+        # Both counts cannot overflow: their sum is at most n_c.
+        if n_easy > easy_pool:
+            n_easy, n_hard = easy_pool, n_hard + n_easy - easy_pool
+        elif n_hard > hard_pool:
+            n_easy, n_hard = n_easy + n_hard - hard_pool, hard_pool
+        assert tuple(flexrand_counts(n_c, pruning_rate, split)) == (
+            easy_pool,
+            n_easy,
+            n_hard,
+        )
+
+
+GRID_RATES = [0.0, 0.05, 0.1, 0.25, 0.3, 0.5, 0.7, 0.75, 0.8, 0.9, 0.95, 0.99]
+GRID_SPLITS = [0.01, 0.05, 0.1, 0.25, 0.3, 0.5, 0.7, 0.75, 0.9, 0.99]
+
+
+@pytest.mark.parametrize("split", GRID_SPLITS)
+def test_every_strategy_keeps_the_same_budget(split):
+    """Equal budgets: FlexRand keeps per class what top-K and random keep."""
+    sizes = list(range(1, 42)) + [50, 99, 100, 101, 149, 150, 151, 178, 182]
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    hardness = np.random.RandomState(0).normal(size=y.size)
+    for pruning_rate in GRID_RATES:
+        expected = np.array([_budget(n_c, pruning_rate) for n_c in sizes])
+        for n_c, k in zip(sizes, expected):
+            assert keep_count(n_c, pruning_rate) == k
+            counts = flexrand_counts(n_c, pruning_rate, split)
+            assert counts.easy + counts.hard == k
             assert 0 <= counts.easy <= counts.easy_pool
             assert 0 <= counts.hard <= n_c - counts.easy_pool
-            total = counts.easy + counts.hard
-            assert total == max(1, min(n_c, n_easy + n_hard))
+        for strategy in ("flexrand", "easy", "hard", "random"):
+            kept = select_indices(hardness, y, pruning_rate, split, strategy, rng=0)
+            np.testing.assert_array_equal(
+                np.bincount(y[kept], minlength=len(sizes)),
+                expected,
+                err_msg=f"{strategy=}, {pruning_rate=}",
+            )
 
 
 @pytest.mark.parametrize(
@@ -64,11 +101,14 @@ def test_flexrand_counts_follow_the_formula(pruning_rate, split):
         (100, 0.8, 0.9, (90, 10, 10)),
         (100, 0.5, 0.2, (20, 20, 30)),
         (100, 0.2, 0.9, (90, 70, 10)),
-        (10, 0.5, 0.5, (5, 3, 3)),  # halves round up: 2.5 -> 3
-        (5, 0.0, 0.5, (3, 3, 2)),  # 3 + 3 > 5: the hard draw is clipped
+        (10, 0.5, 0.5, (5, 3, 2)),  # easy 2.5 -> 3, hard the rest of 5
+        (30, 0.9, 0.5, (15, 2, 1)),  # budget 3: easy 1.5 -> 2
+        (5, 0.0, 0.5, (3, 3, 2)),  # the whole class
         (5, 0.1, 0.7, (4, 4, 1)),  # hard asks 2 of a pool of 1: 1 moves
-        (5, 0.9, 0.5, (3, 1, 0)),  # would keep 0: one from the easy pool
+        (5, 0.9, 0.5, (3, 0, 1)),  # budget 1 (0.5 -> 1), easy 0.25 -> 0
+        (3, 0.9, 0.05, (0, 0, 1)),  # budget 0.3 raised to 1
         (1, 0.5, 0.3, (0, 0, 1)),  # empty easy pool: the one is hard
+        (1, 0.5, 0.7, (1, 1, 0)),  # empty hard pool: the one is easy
         (0, 0.5, 0.5, (0, 0, 0)),
     ],
 )
@@ -87,7 +127,7 @@ def test_float_noise_is_rounded_like_the_exact_value():
     # (1 - 0.9) * 5 == 0.4999999999999999 in floats; exactly 0.5.
     assert keep_count(5, 0.9) == 1
     assert keep_count(15, 0.9) == 2  # 1.5 -> 2
-    assert flexrand_counts(30, 0.9, 0.5) == (15, 2, 2)  # 1.5 each
+    assert flexrand_counts(30, 0.9, 0.5) == (15, 2, 1)  # easy 1.5 -> 2
 
 
 @pytest.mark.parametrize("pruning_rate", PRUNING_RATES)
@@ -129,18 +169,46 @@ def test_top_k_baselines_are_exact(strategy, pruning_rate):
 @pytest.mark.parametrize("pruning_rate", [0.0, 0.5, 0.9])
 def test_random_baseline_is_stratified_and_ignores_hardness(pruning_rate):
     y = np.repeat([3, 7, 9], [50, 20, 4])
-    kept = select_indices(np.zeros(y.size), y, pruning_rate, strategy="random", rng=0)
+    kept = select_indices(None, y, pruning_rate, strategy="random", rng=0)
     for label in (3, 7, 9):
         assert (y[kept] == label).sum() == keep_count((y == label).sum(), pruning_rate)
-    other = select_indices(
-        np.arange(y.size, dtype=float), y, pruning_rate, strategy="random", rng=0
+    rng = np.random.RandomState(0)
+    # Scores, even unusable ones, change nothing.
+    for hardness in (rng.normal(size=y.size), np.full(y.size, np.nan), [1.0]):
+        other = select_indices(hardness, y, pruning_rate, strategy="random", rng=0)
+        np.testing.assert_array_equal(kept, other)
+
+
+@pytest.mark.parametrize("strategy", ["flexrand", "easy", "hard", "random"])
+@pytest.mark.parametrize("pruning_rate", [0.0, 0.3, 0.9])
+def test_y_none_is_one_group(strategy, pruning_rate):
+    hardness = np.random.RandomState(0).normal(size=37)
+    one_group = select_indices(
+        hardness, None, pruning_rate, 0.3, strategy, rng=np.random.RandomState(1)
     )
-    np.testing.assert_array_equal(kept, other)
+    manual = select_indices(
+        hardness,
+        np.full(37, "all"),
+        pruning_rate,
+        0.3,
+        strategy,
+        rng=np.random.RandomState(1),
+    )
+    np.testing.assert_array_equal(one_group, manual)
+    assert one_group.size == keep_count(37, pruning_rate)
+
+
+@pytest.mark.parametrize("strategy", ["flexrand", "easy", "hard"])
+def test_scores_are_required_except_for_random(strategy):
+    with pytest.raises(ValueError, match=f"strategy='{strategy}' needs hardness"):
+        select_indices(None, [0, 0, 1, 1], 0.5, strategy=strategy)
+    with pytest.raises(ValueError, match="y and hardness are both None"):
+        select_indices(None, None, 0.5, strategy="random")
 
 
 def test_flexrand_draws_every_member_of_a_pool_over_seeds():
     y = np.zeros(20, dtype=int)
-    y[:2] = 1
+    y[:4] = 1
     hardness = np.arange(20, dtype=float)
     seen = np.zeros(20, dtype=bool)
     for seed in range(100):
@@ -199,11 +267,14 @@ def test_infinite_hardness_sorts_last():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"pruning_rate": 1.0}, "pruning_rate"),
-        ({"pruning_rate": -0.1}, "pruning_rate"),
-        ({"pruning_rate": "0.5"}, "pruning_rate"),
-        ({"split": 0.0}, "split"),
-        ({"split": 1.0}, "split"),
+        ({"pruning_rate": 1.0}, r"pruning_rate must be a real number in \[0, 1\)"),
+        ({"pruning_rate": -0.1}, "pruning_rate.*got -0.1"),
+        ({"pruning_rate": "0.5"}, "pruning_rate.*got '0.5'"),
+        ({"pruning_rate": True}, "pruning_rate.*got True"),
+        ({"pruning_rate": np.nan}, "pruning_rate.*got nan"),
+        ({"split": 0.0}, r"split must be a real number in \(0, 1\).*got 0.0"),
+        ({"split": 1.0}, "split.*got 1.0"),
+        ({"split": None}, "split.*got None"),
         ({"strategy": "hardest"}, "strategy"),
         ({"hardness": np.ones(5)}, "hardness has 5 values"),
         ({"hardness": np.array([0.1, np.nan, 0.3, 0.4, 0.5, 0.6])}, "hardness.*NaN"),
@@ -224,3 +295,33 @@ def test_bad_arguments_raise_value_error_naming_them(kwargs, match):
 def test_non_numeric_hardness_is_a_type_error():
     with pytest.raises(TypeError, match="hardness must be an array of numbers"):
         check_hardness(["easy", "hard"], 2)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, 0.5, np.float32(0.9), 0.999])
+def test_valid_pruning_rates(value):
+    check_pruning_rate(value)
+    keep_count(10, value)
+
+
+@pytest.mark.parametrize(
+    "function, args",
+    [
+        (keep_count, (10, 1.5)),
+        (flexrand_counts, (10, 1.5, 0.5)),
+        (select_indices, (np.zeros(4), [0, 0, 1, 1], 1.5)),
+    ],
+)
+def test_every_function_validates_pruning_rate_with_the_one_check(function, args):
+    with pytest.raises(ValueError) as from_function:
+        function(*args)
+    with pytest.raises(ValueError) as from_check:
+        check_pruning_rate(1.5)
+    assert str(from_function.value) == str(from_check.value)
+
+
+def test_flexrand_counts_validates_split_with_the_one_check():
+    with pytest.raises(ValueError) as from_function:
+        flexrand_counts(10, 0.5, 0)
+    with pytest.raises(ValueError) as from_check:
+        check_split(0)
+    assert str(from_function.value) == str(from_check.value)
