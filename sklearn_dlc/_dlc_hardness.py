@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 
 from . import _engine
 from ._adapter import ModelAdapter
+from ._auto import coarse_to_fine
 from ._base import (
     BaseHardness,
     encode_labels,
@@ -77,8 +78,22 @@ class DLCHardness(BaseHardness):
         :class:`~skorch.NeuralNet`. The net supplies the device, the default
         batch size and, for :class:`~torch.utils.data.Dataset` inputs, the
         data loader (``iterator_valid``).
-    n_subnets : int, default=50
-        Number of subnets K, the dense model (subnet 0) included.
+    n_subnets : int or "auto", default=50
+        Number of subnets K, the dense model (subnet 0) included. ``"auto"``
+        evaluates the path of ``max_subnets`` subnets coarse to fine (the
+        dense and the sparsest subnet, then bisection), estimates the mean
+        over all of them by interpolating each sample's loss linearly between
+        the evaluated subnets, and stops when a refinement no longer moves
+        the ranking (see ``auto_tol``) or every subnet is done, in which case
+        the scores equal those of ``n_subnets=max_subnets`` exactly.
+    max_subnets : int, default=50
+        Length of the path that ``n_subnets="auto"`` estimates the mean over
+        (the K it stands in for). Only used with ``n_subnets="auto"``.
+    auto_tol : float, default=0.98
+        ``n_subnets="auto"`` stops when the Spearman correlation between the
+        estimates before and after a refinement is at least ``auto_tol``, in
+        (0, 1]; 1 stops only when the ranking does not move at all. Only used
+        with ``n_subnets="auto"``.
     step : float, default=0.02
         Sparsity step p, in (0, 1).
     schedule : {"geometric", "linear"}, default="geometric"
@@ -179,8 +194,9 @@ class DLCHardness(BaseHardness):
         prototype head costs one more dense pass; a Dataset ``X`` must
         pickle; ``device="cuda"`` is each worker's own GPU.
     store_subnet_scores : bool, default=False
-        Keep the ``(n_samples, n_subnets)`` matrix of per-subnet scores in
-        ``subnet_scores_``.
+        Keep the matrix of per-subnet scores in ``subnet_scores_``: one
+        column per evaluated subnet (all of them unless
+        ``n_subnets="auto"``), in the order of ``evaluated_subnets_``.
     memory : str or joblib.Memory, default=None
         Cache the scores, keyed by the content of the weights, the parameters
         and the data, so that refitting a clone on the same data (e.g. in a
@@ -198,9 +214,22 @@ class DLCHardness(BaseHardness):
     hardness_ : ndarray of shape (n_samples,)
         DLC score of every training sample; higher means harder.
     sparsities_ : ndarray of shape (n_subnets,)
-        Fraction of masked weights in each subnet.
-    subnet_scores_ : ndarray of shape (n_samples, n_subnets)
-        Per-subnet scores; only with ``store_subnet_scores=True``.
+        Fraction of masked weights in each subnet of the path, evaluated or
+        not: with ``n_subnets="auto"``, the ``max_subnets`` subnets whose mean
+        the score estimates.
+    evaluated_subnets_ : ndarray of shape (n_passes_,)
+        Indices k of the subnets that were evaluated, ascending (all of
+        ``range(n_subnets)`` unless ``n_subnets="auto"`` stopped early);
+        their sparsities are ``sparsities_[evaluated_subnets_]``.
+    n_passes_ : int
+        Forward passes over the data that scoring cost (subnets evaluated).
+    convergence_ : dict of ndarray
+        Only with ``n_subnets="auto"``: after each refinement, ``"n_passes"``
+        (subnets evaluated so far) and ``"spearman"`` (correlation between
+        the estimates before and after it; nan for the first).
+    subnet_scores_ : ndarray of shape (n_samples, n_passes_)
+        Per-subnet scores of the subnets in ``evaluated_subnets_``; only with
+        ``store_subnet_scores=True``.
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in ``fit`` (not set with ``criterion``).
     n_masked_weights_ : int
@@ -257,11 +286,19 @@ class DLCHardness(BaseHardness):
     (150,)
     >>> scorer.sparsities_[:3].round(4)
     array([0.    , 0.0469, 0.0938])
+
+    ``n_subnets="auto"`` estimates the mean over 50 subnets from fewer:
+
+    >>> auto = DLCHardness(net, n_subnets="auto").fit(X, y)
+    >>> auto.convergence_["n_passes"], auto.n_passes_
+    (array([ 2,  3,  5,  9, 17]), 17)
     """
 
     _parameter_constraints = {
         "net": [torch.nn.Module, NeuralNet],
-        "n_subnets": [Interval(Integral, 1, None, closed="left")],
+        "n_subnets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_subnets": [Interval(Integral, 1, None, closed="left")],
+        "auto_tol": [Interval(Real, 0, 1, closed="right")],
         "step": [Interval(Real, 0, 1, closed="neither")],
         "schedule": [StrOptions({"geometric", "linear"})],
         "masking": [StrOptions({"magnitude", "random"})],
@@ -293,6 +330,8 @@ class DLCHardness(BaseHardness):
         net,
         *,
         n_subnets=50,
+        max_subnets=50,
+        auto_tol=0.98,
         step=0.02,
         schedule="geometric",
         masking="magnitude",
@@ -316,6 +355,8 @@ class DLCHardness(BaseHardness):
     ):
         self.net = net
         self.n_subnets = n_subnets
+        self.max_subnets = max_subnets
+        self.auto_tol = auto_tol
         self.step = step
         self.schedule = schedule
         self.masking = masking
@@ -345,12 +386,16 @@ class DLCHardness(BaseHardness):
                 "criterion requires head='model' and measure='loss'; got "
                 f"head={self.head!r}, measure={self.measure!r}."
             )
-        if self.schedule == "linear" and (self.n_subnets - 1) * self.step > 1:
+        if self.schedule == "linear" and (self._path_length() - 1) * self.step > 1:
+            name = "max_subnets" if self.n_subnets == "auto" else "n_subnets"
             raise ValueError(
-                "With schedule='linear', (n_subnets - 1) * step must be <= 1 "
-                f"(sparsity cannot exceed 100%); got n_subnets={self.n_subnets}, "
-                f"step={self.step}."
+                f"With schedule='linear', ({name} - 1) * step must be <= 1 "
+                f"(sparsity cannot exceed 100%); got {name}="
+                f"{self._path_length()}, step={self.step}."
             )
+
+    def _path_length(self):
+        return self.max_subnets if self.n_subnets == "auto" else self.n_subnets
 
     def _encode_targets(self, y, n_samples, net):
         """Return (targets tensor or None, classes_ or None, output validator)."""
@@ -432,29 +477,67 @@ class DLCHardness(BaseHardness):
                 [p for _, p in named],
                 masking=self.masking,
                 scope=self.scope,
-                n_subnets=self.n_subnets,
+                n_subnets=self._path_length(),
                 step=self.step,
                 schedule=self.schedule,
                 rng=check_random_state(self.random_state),
                 module=module,
             )
-            run_pass = _engine.run_pass
+            amp_dtype = torch.bfloat16 if self.amp else None
             if sharded:
-                run_pass = self._sharded_pass(X, net, named, device, cache)
-            result = run_pass(
-                adapter,
-                masks,
-                range(self.n_subnets),
-                batches,
-                n_samples,
-                y_t,
-                loss_fn,
-                amp_dtype=torch.bfloat16 if self.amp else None,
-                check_batch=check_batch,
-                progress=progress,
-            )
-        if grouped:
-            result.losses = batches.restore(result.losses)
+                scorer = ShardedScorer(
+                    adapter,
+                    masks,
+                    [name for name, _ in named],
+                    X,
+                    y_t,
+                    loss_fn,
+                    n_samples=n_samples,
+                    n_jobs=self.n_jobs,
+                    batch_size=self.batch_size or net.batch_size,
+                    device=device,
+                    loader=self._dataset_loader(X, net),
+                    amp_dtype=amp_dtype,
+                    check_batch=check_batch,
+                    owner=type(self).__name__,
+                    verbose=self.verbose,
+                    **(cache or {}),
+                )
+
+                def evaluate(subnets):
+                    losses = scorer.evaluate(subnets)
+                    adapter.output_width = scorer.output_width
+                    return losses
+
+            else:
+
+                def evaluate(subnets):
+                    losses = _engine.run_pass(
+                        adapter,
+                        masks,
+                        subnets,
+                        batches,
+                        n_samples,
+                        y_t,
+                        loss_fn,
+                        amp_dtype=amp_dtype,
+                        check_batch=check_batch,
+                        progress=progress,
+                    ).losses
+                    return batches.restore(losses) if grouped else losses
+
+            if self.n_subnets == "auto":
+                auto = coarse_to_fine(evaluate, self.max_subnets, self.auto_tol)
+                hardness, losses = auto.hardness, auto.losses
+                subnets = auto.subnets
+                trace = {
+                    "n_passes": np.array(auto.n_passes),
+                    "spearman": np.array(auto.spearman),
+                }
+            else:
+                losses = evaluate(range(self.n_subnets))
+                hardness = _engine.mean_over_subnets(losses)
+                subnets, trace = np.arange(self.n_subnets), None
         if self.head == "prototype" and adapter.output_width == 1:
             warnings.warn(
                 f"{type(self).__name__}: the network has a single output per "
@@ -464,46 +547,22 @@ class DLCHardness(BaseHardness):
                 stacklevel=3,
             )
         return {
-            "hardness": _engine.mean_over_subnets(result.losses),
-            "matrix": result.losses.float().numpy()
-            if self.store_subnet_scores
-            else None,
+            "hardness": hardness,
+            "matrix": losses.float().numpy() if self.store_subnet_scores else None,
+            "subnets": subnets,
+            "convergence": trace,
             "sparsities": masks.sparsities,
             "n_masked": masks.n_weights,
             "masked_parameters": [name for name, _ in named],
             "head_layer": adapter.head_name,
         }
 
-    def _sharded_pass(self, X, net, named, device, cache):
-        """``_engine.run_pass`` over ranges of ``X`` on ``n_jobs`` joblib workers."""
-        loader = None
+    @staticmethod
+    def _dataset_loader(X, net):
+        """The net's ``iterator_valid`` and its parameters, for a Dataset ``X``."""
         if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
-            loader = net.iterator_valid, net.get_params_for("iterator_valid")
-
-        def run_pass(adapter, masks, subnets, batches, n_samples, y, loss_fn, **kw):
-            sharded = ShardedScorer(
-                adapter,
-                masks,
-                [name for name, _ in named],
-                X,
-                y,
-                loss_fn,
-                n_samples=n_samples,
-                n_jobs=self.n_jobs,
-                batch_size=self.batch_size or net.batch_size,
-                device=device,
-                loader=loader,
-                amp_dtype=kw["amp_dtype"],
-                check_batch=kw["check_batch"],
-                owner=type(self).__name__,
-                verbose=self.verbose,
-                **(cache or {}),
-            )
-            result = _engine.PassResult(sharded.evaluate(subnets))
-            adapter.output_width = sharded.output_width
-            return result
-
-        return run_pass
+            return net.iterator_valid, net.get_params_for("iterator_valid")
+        return None
 
     def _nothing_to_mask_message(self, adapter):
         if adapter.head is not None and adapter.head is adapter.module:
@@ -572,6 +631,8 @@ class DLCHardness(BaseHardness):
                     for k, v in self.get_params(deep=False).items()
                     if k not in ("net", "memory", "verbose", "n_jobs")
                 }
+                if self.n_subnets != "auto":
+                    del params["max_subnets"], params["auto_tol"]
                 params["device"] = str(device)
                 for key in ("criterion", "masked_layers", "tokenizer"):
                     params[key] = _stable_key(params[key])
@@ -602,6 +663,15 @@ class DLCHardness(BaseHardness):
         self.n_masked_weights_ = result["n_masked"]
         self.head_layer_ = result["head_layer"]
         self.masked_parameters_ = result["masked_parameters"]
+        # Entries cached by an older version lack the evaluated subnets.
+        self.evaluated_subnets_ = result.get(
+            "subnets", np.arange(len(self.sparsities_))
+        )
+        self.n_passes_ = len(self.evaluated_subnets_)
+        if result.get("convergence") is not None:
+            self.convergence_ = result["convergence"]
+        elif hasattr(self, "convergence_"):
+            del self.convergence_
         if result["matrix"] is not None:
             self.subnet_scores_ = result["matrix"]
         return self

@@ -425,3 +425,23 @@ def test_masks_detach_and_bind():
                 assert torch.equal(a, b)
     with pytest.raises(ValueError, match="sizes the masks were made for"):
         shipped.bind(weights(copied)[1:])
+
+
+def test_auto_with_n_jobs_builds_one_sharded_scorer(data, monkeypatch):
+    X, y = data
+    built = []
+    original = ShardedScorer.__init__
+
+    def counted(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ShardedScorer, "__init__", counted)
+    params = {"n_subnets": "auto", "max_subnets": 9, "auto_tol": 0.9999}
+    single = scorer(recorder(), **params).fit(X, y)
+    with parallel_config(backend="threading"):
+        sharded = scorer(recorder(), n_jobs=2, **params).fit(X, y)
+    assert sharded.n_passes_ == single.n_passes_ > 2
+    np.testing.assert_allclose(sharded.hardness_, single.hardness_, rtol=1e-5)
+    # Every refinement goes through one scorer: the weights travel once.
+    assert len(built) == 1
