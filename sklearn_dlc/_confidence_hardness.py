@@ -16,6 +16,7 @@ from ._base import (
     encode_labels,
     outputs_are_probabilities,
 )
+from ._docstrings import shared_parameters
 from ._losses import log_probabilities
 from ._parallel import ShardedScorer
 
@@ -56,6 +57,7 @@ class _UncertaintyLoss:
         return uncertainty_scores(logp, target, self.method)
 
 
+@shared_parameters
 class ConfidenceHardness(BaseHardness):
     """Training-free uncertainty of the pre-trained network's own predictions.
 
@@ -83,11 +85,8 @@ class ConfidenceHardness(BaseHardness):
         It is never trained or modified.
     method : {"least_confidence", "entropy", "margin"}, default="least_confidence"
         The uncertainty measure, see above.
-    batch_size : int, default=None
-        Samples per forward pass. None uses the skorch net's ``batch_size``.
-    device : str or torch.device, default=None
-        Where to run. None uses the skorch net's device, else the device of
-        the module's parameters. A module that lives elsewhere is copied there.
+    {batch_size}
+    {device}
     n_jobs : int, default=None
         Number of joblib workers scoring contiguous ranges of the samples, as
         in :class:`DLCHardness`. None means 1 unless in a

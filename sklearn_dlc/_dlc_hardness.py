@@ -23,6 +23,7 @@ from ._base import (
     encode_labels,
     outputs_are_probabilities,
 )
+from ._docstrings import shared_parameters
 from ._losses import CallableLoss, LogitLoss, PrototypeLoss
 from ._masks import NestedMasks
 from ._parallel import ShardedScorer
@@ -56,6 +57,7 @@ def _cached_scores(weights_digest, params, X_key, y_key, *, compute):
     return compute()
 
 
+@shared_parameters
 class DLCHardness(BaseHardness):
     """Score samples by Distorting-based Learning Complexity (DLC).
 
@@ -176,12 +178,8 @@ class DLCHardness(BaseHardness):
         :func:`instruction_labels`; the paper's language-model setting is
         ``scope="layer"``, ``step=0.2``, ``n_subnets=3`` (every linear weight
         masked by magnitude, embeddings and the tied output layer excepted).
-    batch_size : int, default=None
-        Samples per forward pass. None uses the skorch net's ``batch_size``.
-    device : str or torch.device, default=None
-        Where to run. None uses the skorch net's device, else the device of the
-        module's parameters. A module that lives elsewhere is copied there,
-        so the user's module is never moved.
+    {batch_size}
+    {device}
     amp : bool, default=False
         Run the forward passes under bfloat16 autocast (mostly useful on GPU).
     n_jobs : int, default=None
