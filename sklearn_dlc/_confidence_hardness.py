@@ -17,7 +17,7 @@ from ._base import (
     outputs_are_probabilities,
 )
 from ._docstrings import shared_parameters
-from ._losses import log_probabilities
+from ._losses import LogitLoss, log_probabilities
 from ._parallel import ShardedScorer
 
 
@@ -36,25 +36,13 @@ def uncertainty_scores(logp, target, method):
     return 1.0 - (p_true - others.amax(dim=1))
 
 
-class _UncertaintyLoss:
-    """:func:`uncertainty_scores` as a loss of the engine's passes."""
-
-    needs_features = False
-
-    def __init__(self, method, probabilities, validate):
-        self.method = method
-        self.probabilities = probabilities
-        self.validate = validate
-
-    def keep(self, output, features):
-        if self.validate is not None:
-            self.validate(output)
-            self.validate = None
-        return output.float()
+class _UncertaintyLoss(LogitLoss):
+    """:func:`uncertainty_scores` as a loss of the engine's passes; the
+    ``measure`` of :class:`LogitLoss` holds the uncertainty method."""
 
     def scores(self, output, target):
         logp = log_probabilities(output, self.probabilities)
-        return uncertainty_scores(logp, target, self.method)
+        return uncertainty_scores(logp, target, self.measure)
 
 
 @shared_parameters

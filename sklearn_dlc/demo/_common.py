@@ -98,3 +98,74 @@ def plural(count, noun):
 
 def seed_range(seeds):
     return "seed 0" if seeds == 1 else f"seeds 0..{seeds - 1}"
+
+
+def format_table(rows, column, cell):
+    """The demos' results table; ``column`` heads the one demo-specific
+    column and ``cell(row)`` fills it."""
+
+    def pm(mean, std):
+        return f"{100 * mean:5.1f} ± {100 * std:3.1f}"
+
+    width = max(len(column), *(len(cell(row)) for row in rows))
+    header = (
+        f"  {'pruned':>6}  {'kept':>4}  {'n kept':>6}  {column:>{width}}  "
+        f"{'DLC+FlexRand':>12}  {'random':>12}  {'diff':>5}"
+    )
+    lines = [header, "  " + "-" * (len(header) - 2)]
+    for row in rows:
+        lines.append(
+            f"  {100 * row['pruning_rate']:5.0f}%  {100 * row['kept_fraction']:3.0f}%"
+            f"  {row['n_kept']:>6}  {cell(row):>{width}}  "
+            f"{pm(row['dlc_flexrand_mean'], row['dlc_flexrand_std']):>12}  "
+            f"{pm(row['random_mean'], row['random_std']):>12}  "
+            f"{100 * row['difference']:+5.1f}"
+        )
+    return "\n".join(lines)
+
+
+def save_plot(results, path, *, title, full_label):
+    """Save test accuracy against the kept fraction, both methods, to ``path``.
+
+    Draws with :class:`~sklearn_dlc.PruningCurveDisplay` on a
+    :class:`matplotlib.figure.Figure` (no GUI backend, no pyplot state); the
+    format follows the extension of ``path`` (``.png``, ``.pdf``, ``.svg``...).
+    """
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    from .._plot import PruningCurveDisplay
+
+    kept, score, method, seed = [], [], [], []
+    for row in results["rows"]:
+        for key, label in (("dlc_flexrand", "DLC + FlexRand"), ("random", "random")):
+            for s, accuracy in enumerate(row[key]):
+                kept.append(row["kept_fraction"])
+                score.append(100 * accuracy)
+                method.append(label)
+                seed.append(s)
+    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    PruningCurveDisplay.from_results(
+        kept,
+        score,
+        strategy=method,
+        seed=seed,
+        score_name="test accuracy (%)",
+        ax=ax,
+        std_display_style="errorbar",
+    )
+    ax.axhline(
+        100 * results["full_accuracy"], color="gray", linestyle="--", label=full_label
+    )
+    fractions = sorted({row["kept_fraction"] for row in results["rows"]})
+    if len(fractions) > 1:
+        ax.set_xscale("log")
+    ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
+    ax.minorticks_off()
+    ax.legend()
+    ax.set_title(
+        f"{title}\nmean ± std over {plural(results['seeds'], 'seed')}",
+        fontsize="medium",
+    )
+    fig.savefig(path, dpi=120)

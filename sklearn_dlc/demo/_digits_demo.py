@@ -22,10 +22,12 @@ from ._common import (
     check_positive_int,
     check_rates,
     check_split,
+    format_table,
     limit_threads,
     plural,
     require_matplotlib,
     resolve_device,
+    save_plot,
     seed_range,
     summary,
 )
@@ -283,14 +285,16 @@ def run_digits_demo(
         f"{100 * full_accuracy:.1f}% test accuracy"
     )
     say()
-    say(_format_table(rows))
+    say(
+        format_table(
+            rows, "epochs", lambda row: "/".join(str(e) for e in row["epochs"])
+        )
+    )
     say()
     say(
         f"  test accuracy in %, mean ± std over {plural(seeds, 'seed')}; "
         "diff = DLC+FlexRand - random, in points"
     )
-    if any(row["n_kept"] != row["n_kept_random"] for row in rows):
-        say("  n kept a/b: FlexRand / random subset sizes (rounded per class)")
     say(f"  scoring time {scoring_seconds:.1f} s, total time {total_seconds:.1f} s")
 
     results = {
@@ -309,79 +313,11 @@ def run_digits_demo(
         "match_steps": match_steps,
     }
     if plot is not None:
-        save_plot(results, plot)
+        save_plot(
+            results,
+            plot,
+            title="UCI digits, MNIST-pretrained CNN fine-tuned",
+            full_label="full training split",
+        )
         say(f"  figure saved to {plot}")
     return results
-
-
-def _format_table(rows):
-    def pm(mean, std):
-        return f"{100 * mean:5.1f} ± {100 * std:3.1f}"
-
-    header = (
-        f"  {'pruned':>6}  {'kept':>4}  {'n kept':>7}  {'epochs':>6}  "
-        f"{'DLC+FlexRand':>12}  {'random':>12}  {'diff':>5}"
-    )
-    lines = [header, "  " + "-" * (len(header) - 2)]
-    for row in rows:
-        n_kept = str(row["n_kept"])
-        if row["n_kept_random"] != row["n_kept"]:
-            n_kept += f"/{row['n_kept_random']}"
-        run_epochs = "/".join(str(e) for e in row["epochs"])
-        lines.append(
-            f"  {100 * row['pruning_rate']:5.0f}%  {100 * row['kept_fraction']:3.0f}%"
-            f"  {n_kept:>7}  {run_epochs:>6}  "
-            f"{pm(row['dlc_flexrand_mean'], row['dlc_flexrand_std']):>12}  "
-            f"{pm(row['random_mean'], row['random_std']):>12}  "
-            f"{100 * row['difference']:+5.1f}"
-        )
-    return "\n".join(lines)
-
-
-def save_plot(results, path):
-    """Save test accuracy against pruning rate, for both methods, to ``path``.
-
-    Uses :class:`matplotlib.figure.Figure` directly, so no GUI backend and no
-    global pyplot state are involved.
-
-    Parameters
-    ----------
-    results : dict
-        As returned by :func:`run_digits_demo`.
-    path : str or path-like
-        Output file; the format follows its extension (e.g. ``.png``,
-        ``.pdf``, ``.svg``).
-    """
-    require_matplotlib()
-    from matplotlib.figure import Figure
-
-    rows = sorted(results["rows"], key=lambda row: row["pruning_rate"])
-    rates = [row["pruning_rate"] for row in rows]
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.add_subplot()
-    for key, label, marker in [
-        ("dlc_flexrand", f"DLC + FlexRand (split={results['split']:g})", "o"),
-        ("random", "random", "s"),
-    ]:
-        ax.errorbar(
-            rates,
-            [100 * row[f"{key}_mean"] for row in rows],
-            yerr=[100 * row[f"{key}_std"] for row in rows],
-            marker=marker,
-            capsize=4,
-            label=label,
-        )
-    ax.axhline(
-        100 * results["full_accuracy"],
-        color="gray",
-        linestyle="--",
-        label="full training split",
-    )
-    ax.set_xticks(rates, [f"{r:g}\n(keep {1 - r:.0%})" for r in rates])
-    ax.set_xlabel("pruning rate (fraction removed)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(
-        f"UCI digits, MNIST-pretrained CNN (mean ± std over {results['seeds']} seed(s))"
-    )
-    ax.legend()
-    fig.savefig(path, dpi=120)

@@ -32,10 +32,12 @@ from ._common import (
     check_positive_int,
     check_rates,
     check_split,
+    format_table,
     limit_threads,
     plural,
     require_matplotlib,
     resolve_device,
+    save_plot,
     seed_range,
     summary,
 )
@@ -529,7 +531,7 @@ def run_text_demo(
         f"{100 * full_accuracy:.1f}% test accuracy"
     )
     say()
-    say(_format_table(rows))
+    say(format_table(rows, "split", lambda row: f"{row['split']:.2g}"))
     say()
     say(
         f"  test accuracy in %, mean ± std over {plural(seeds, 'seed')}; "
@@ -558,86 +560,12 @@ def run_text_demo(
         "n_threads": n_threads,
     }
     if plot is not None:
-        save_plot(results, plot)
+        save_plot(
+            results,
+            plot,
+            title=f"BANKING77 ({results['n_train']} training queries), "
+            "all-MiniLM-L6-v2 + linear probe",
+            full_label="whole training part",
+        )
         say(f"  figure saved to {plot}")
     return results
-
-
-def _format_table(rows):
-    def pm(mean, std):
-        return f"{100 * mean:5.1f} ± {100 * std:3.1f}"
-
-    header = (
-        f"  {'pruned':>6}  {'kept':>4}  {'n kept':>9}  {'split':>5}  "
-        f"{'DLC+FlexRand':>12}  {'random':>12}  {'diff':>5}"
-    )
-    lines = [header, "  " + "-" * (len(header) - 2)]
-    for row in rows:
-        n_kept = str(row["n_kept"])
-        if row["n_kept_random"] != row["n_kept"]:
-            n_kept += f"/{row['n_kept_random']}"
-        lines.append(
-            f"  {100 * row['pruning_rate']:5.0f}%  {100 * row['kept_fraction']:3.0f}%"
-            f"  {n_kept:>9}  {row['split']:5.2g}  "
-            f"{pm(row['dlc_flexrand_mean'], row['dlc_flexrand_std']):>12}  "
-            f"{pm(row['random_mean'], row['random_std']):>12}  "
-            f"{100 * row['difference']:+5.1f}"
-        )
-    return "\n".join(lines)
-
-
-def save_plot(results, path):
-    """Save test accuracy against the kept fraction, both methods, to ``path``.
-
-    Draws with :class:`~sklearn_dlc.PruningCurveDisplay` on a
-    :class:`matplotlib.figure.Figure` (no GUI backend, no pyplot state).
-
-    Parameters
-    ----------
-    results : dict
-        As returned by :func:`run_text_demo`.
-    path : str or path-like
-        Output file; the format follows its extension (``.png``, ``.pdf``,
-        ``.svg``...).
-    """
-    require_matplotlib()
-    from matplotlib.figure import Figure
-
-    from .._plot import PruningCurveDisplay
-
-    kept, score, method, seed = [], [], [], []
-    for row in results["rows"]:
-        for key, label in (("dlc_flexrand", "DLC + FlexRand"), ("random", "random")):
-            for s, accuracy in enumerate(row[key]):
-                kept.append(row["kept_fraction"])
-                score.append(100 * accuracy)
-                method.append(label)
-                seed.append(s)
-    fig = Figure(figsize=(6.4, 4.2), layout="constrained")
-    ax = fig.add_subplot()
-    PruningCurveDisplay.from_results(
-        kept,
-        score,
-        strategy=method,
-        seed=seed,
-        score_name="test accuracy (%)",
-        ax=ax,
-        std_display_style="errorbar",
-    )
-    ax.axhline(
-        100 * results["full_accuracy"],
-        color="gray",
-        linestyle="--",
-        label="whole training part",
-    )
-    ax.set_xscale("log")
-    fractions = sorted({row["kept_fraction"] for row in results["rows"]})
-    ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
-    ax.minorticks_off()
-    ax.legend()
-    ax.set_title(
-        f"BANKING77 ({results['n_train']} training queries), all-MiniLM-L6-v2 "
-        f"+ linear probe\nmean ± std over {plural(results['seeds'], 'seed')}",
-        fontsize="medium",
-    )
-    fig.savefig(path, dpi=120)
