@@ -216,7 +216,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Validate X; array-likes go through scikit-learn's checks."""
         if getattr(self, "tokenizer", None) is not None:
             return _validate_texts(X)
-        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+        if isinstance(X, Dataset):
             return X
         if isinstance(X, torch.Tensor):
             _check_finite_tensor(X)
@@ -286,7 +286,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 X, batch_size, device, tokenizer=tokenizer, group=trim_padding
             )
             return batches, None
-        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+        if isinstance(X, Dataset):
             kwargs = net.get_params_for("iterator_valid")
             kwargs.update(batch_size=batch_size, shuffle=False)
             batches = _engine.iterate_loader(

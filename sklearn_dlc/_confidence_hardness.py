@@ -191,7 +191,7 @@ class ConfidenceHardness(BaseHardness):
         columns = columns.to(device)
         if effective_n_jobs(self.n_jobs) > 1:
             loader = None
-            if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+            if isinstance(X, Dataset):
                 loader = net.iterator_valid, net.get_params_for("iterator_valid")
             sharded = ShardedScorer(
                 ModelAdapter(module, owner=type(self).__name__),

@@ -558,7 +558,7 @@ class DLCHardness(BaseHardness):
     @staticmethod
     def _dataset_loader(X, net):
         """The net's ``iterator_valid`` and its parameters, for a Dataset ``X``."""
-        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+        if isinstance(X, Dataset):
             return net.iterator_valid, net.get_params_for("iterator_valid")
         return None
 
@@ -622,7 +622,7 @@ class DLCHardness(BaseHardness):
 
         memory = check_memory(self.memory)
         if isinstance(memory, Memory) and memory.location is not None:
-            cacheable = not isinstance(X, Dataset) or isinstance(X, torch.Tensor)
+            cacheable = not isinstance(X, Dataset)
             if cacheable:
                 params = {
                     k: v

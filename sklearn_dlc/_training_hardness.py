@@ -313,7 +313,7 @@ class TrainingDynamicsHardness(BaseHardness):
         batch_size = self.batch_size or user_net.batch_size
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
 
-        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+        if isinstance(X, Dataset):
             X_train = _LabelledDataset(X, columns)
             y_train = None
         else:
