@@ -35,7 +35,13 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
 from skorch import NeuralNetClassifier
 
-from sklearn_dlc import DLCHardness, FlexRandSampler, load_digits_cnn, to_digits_input
+from sklearn_dlc import (
+    DLCHardness,
+    FlexRandSampler,
+    PruningCurveDisplay,
+    load_digits_cnn,
+    to_digits_input,
+)
 
 X, y = load_digits(return_X_y=True)
 X = to_digits_input(X)
@@ -101,20 +107,20 @@ print(f"test accuracy of the refitted pipeline: {search.score(X_test, y_test):.3
 # that is kept carries more weight. There a large split, which draws half of
 # the kept samples from the hardest 10% of every class, does worst: the same
 # pattern as the hardest top-K in the previous example.
+#
+# :class:`~sklearn_dlc.PruningCurveDisplay` reads ``cv_results_`` directly:
+# here with the split on the x axis and one curve per pruning rate.
 results = pd.DataFrame(search.cv_results_)
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
-for rate, part in results.groupby("param_prune__pruning_rate"):
-    ax0.errorbar(
-        part["param_prune__split"].astype(float),
-        part["mean_test_score"],
-        yerr=part["std_test_score"],
-        marker="o",
-        capsize=3,
-        label=f"pruning_rate={rate} ({1 - rate:.0%} kept)",
-    )
+PruningCurveDisplay.from_cv_results(
+    search.cv_results_,
+    param="prune__split",
+    group_by="prune__pruning_rate",
+    std_display_style="errorbar",
+    score_name="cross-validated accuracy",
+    ax=ax0,
+)
 ax0.set_xlabel("split (size of the easy pool, as a fraction of the class)")
-ax0.set_ylabel("cross-validated accuracy")
-ax0.legend()
 
 table = results.pivot(
     index="param_prune__pruning_rate",

@@ -24,7 +24,12 @@ from scipy.stats import spearmanr
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from sklearn_dlc import DLCHardness, load_digits_cnn, to_digits_input
+from sklearn_dlc import (
+    DLCHardness,
+    LearningPathDisplay,
+    load_digits_cnn,
+    to_digits_input,
+)
 
 X, y = load_digits(return_X_y=True)
 X = to_digits_input(X)
@@ -44,28 +49,29 @@ print(f"sparsity of the last subnet: {sparsity[-1]:.3f}")
 # %%
 # Easy and hard samples along the path
 # ------------------------------------
-# The 10% easiest and the 10% hardest training digits by DLC score. Losses
-# are cross-entropies of the prototype logits ``1 / ||z - mu_c||``; because
-# these logits are small, losses sit just below ``ln(10) = 2.30`` (the loss
-# of a uniform guess) and only their order matters. Easy digits keep a low
-# loss deep into the path; hard ones start higher and reach the uniform
-# guess early. Dashed lines are single samples.
+# :class:`~sklearn_dlc.LearningPathDisplay` groups the training digits by
+# quantiles of their DLC score: here the 10% easiest, the middle 80% and the
+# 10% hardest, with the median loss of every group along the path and its
+# interquartile range. Losses are cross-entropies of the prototype logits
+# ``1 / ||z - mu_c||``; because these logits are small, losses sit just below
+# ``ln(10) = 2.30`` (the loss of a uniform guess) and only their order
+# matters. Easy digits keep a low loss deep into the path; hard ones start
+# higher and reach the uniform guess early. Dashed lines are single samples
+# of the easiest and the hardest group.
+display = LearningPathDisplay.from_estimator(
+    magnitude, quantiles=[0, 0.1, 0.9, 1], statistic="median", band="iqr"
+)
+ax = display.ax_
 easy = hardness <= np.quantile(hardness, 0.1)
 hard = hardness >= np.quantile(hardness, 0.9)
-
-fig, ax = plt.subplots(figsize=(7, 4.2))
-for mask, name, color in [(easy, "10% easiest", "C2"), (hard, "10% hardest", "C3")]:
-    low, mid, high = np.quantile(losses[mask], [0.25, 0.5, 0.75], axis=0)
-    ax.fill_between(sparsity, low, high, color=color, alpha=0.25)
-    ax.plot(sparsity, mid, color=color, linewidth=2, label=f"{name} (median, IQR)")
+for mask, line in [(easy, display.lines_[0]), (hard, display.lines_[-1])]:
     for i in np.flatnonzero(mask)[:3]:
-        ax.plot(sparsity, losses[i], color=color, linewidth=0.8, linestyle="--")
+        ax.plot(sparsity, losses[i], color=line.get_color(), lw=0.8, ls="--")
 ax.axhline(np.log(10), color="0.4", linestyle=":", label="uniform guess, ln 10")
-ax.set_xlabel("sparsity of the subnet (fraction of masked weights)")
-ax.set_ylabel("per-subnet loss")
 ax.set_title("Learning paths of easy and hard digits (magnitude masking)")
-ax.legend(loc="lower right")
-fig.tight_layout()
+ax.legend(title="hardness quantile (median, IQR)", loc="lower right")
+display.figure_.set_size_inches(7, 4.2)
+display.figure_.tight_layout()
 
 # %%
 # Other paths: random masking and the linear schedule

@@ -25,7 +25,13 @@ from imblearn.pipeline import Pipeline
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from sklearn_dlc import DLCHardness, FlexRandSampler, load_digits_cnn, to_digits_input
+from sklearn_dlc import (
+    DLCHardness,
+    FlexRandSampler,
+    HardnessDisplay,
+    load_digits_cnn,
+    to_digits_input,
+)
 
 X, y = load_digits(return_X_y=True)
 X = to_digits_input(X)
@@ -56,37 +62,50 @@ print(f"kept {len(X_kept)} of {len(X_train)} images")
 print("kept per class:", np.bincount(y_kept))
 
 # %%
-# The hardness of the kept images
-# -------------------------------
+# The hardness of the kept images, class by class
+# -----------------------------------------------
+# :class:`~sklearn_dlc.HardnessDisplay` draws one box per class (the
+# quartiles of its DLC scores, whiskers to 1.5 times the interquartile range)
+# and a dot for every image the sampler kept. Some classes are harder than
+# others as a whole; within every class, half of the kept images come from
+# its easiest 30% and half from the other 70%, so the dots cover the whole box.
+display = HardnessDisplay.from_estimator(
+    pipe.named_steps["score"], y_train, sampler=pipe.named_steps["prune"]
+)
+display.ax_.set_xlabel("DLC hardness (mean loss over 50 subnets)")
+display.figure_.set_size_inches(7, 5)
+display.figure_.tight_layout()
+
+# %%
+# All classes together
+# --------------------
 # The left panel shows the distribution of DLC scores over the whole training
 # set and over the kept subset: FlexRand keeps samples from the whole range,
 # not only one end of it. The right panel relates the scores to the frozen
 # network's own predictions on these images: the images it gets wrong
-# without any fine-tuning score clearly harder.
+# without any fine-tuning score clearly harder. (``y=None`` draws all samples
+# as one group; any grouping of the samples can take the place of the
+# classes.)
 with torch.no_grad():
     frozen_pred = net(torch.from_numpy(X_train)).argmax(1).numpy()
 correct = frozen_pred == y_train
 print(f"frozen network accuracy on the training images: {correct.mean():.3f}")
 
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
-bins = np.linspace(hardness.min(), hardness.max(), 40)
-ax0.hist(hardness, bins=bins, color="0.75", label="all training images")
-ax0.hist(hardness[kept], bins=bins, color="C0", label="kept by FlexRand")
+HardnessDisplay.from_predictions(
+    None, hardness, kept_indices=kept, kind="hist", bins=40, ax=ax0
+)
 ax0.set_xlabel("DLC hardness (mean loss over 50 subnets)")
 ax0.set_ylabel("images")
-ax0.legend()
-ax1.hist(
-    [hardness[correct], hardness[~correct]],
-    bins=bins,
+HardnessDisplay.from_predictions(
+    np.where(correct, "frozen net correct", "frozen net wrong"),
+    hardness,
+    kind="hist",
+    bins=40,
     density=True,
-    color=["C2", "C3"],
-    label=["frozen net correct", "frozen net wrong"],
-    histtype="stepfilled",
-    alpha=0.6,
+    ax=ax1,
+    hardness_name="DLC hardness",
 )
-ax1.set_xlabel("DLC hardness")
-ax1.set_ylabel("density")
-ax1.legend()
 fig.tight_layout()
 
 # %%
@@ -95,7 +114,7 @@ fig.tight_layout()
 # Easy images are drawn like the MNIST digits the network was trained on;
 # hard ones are unusual shapes, thick or broken strokes, or digits that look
 # like another class.
-# sphinx_gallery_thumbnail_number = 2
+# sphinx_gallery_thumbnail_number = 3
 n_show = 4
 kept_set = set(kept.tolist())
 fig, axes = plt.subplots(10, 2 * n_show, figsize=(2 * n_show * 0.9, 10 * 0.95))

@@ -29,6 +29,7 @@ from sklearn.model_selection import train_test_split
 from sklearn_dlc import (
     DLCHardness,
     FlexRandSampler,
+    PruningCurveDisplay,
     fine_tune,
     load_digits_cnn,
     to_digits_input,
@@ -78,13 +79,19 @@ for seed in seeds:
             records.append((name, rate, seed, test_accuracy(tuned)))
 
 results = pd.DataFrame(records, columns=["method", "pruning_rate", "seed", "accuracy"])
-summary = results.groupby(["method", "pruning_rate"])["accuracy"].agg(["mean", "std"])
+# Standard deviations over the seeds with ddof=0, as the plot below uses.
+summary = results.groupby(["method", "pruning_rate"])["accuracy"].agg(
+    mean="mean", std=lambda a: a.std(ddof=0)
+)
 print(f"frozen pre-trained network: {test_accuracy(net):.3f}")
 print(summary.round(3))
 
 # %%
 # Accuracy against pruning rate
 # -----------------------------
+# :class:`~sklearn_dlc.PruningCurveDisplay` aggregates the table of runs: one
+# curve per method, the mean over the seeds with a band of one standard
+# deviation, against the kept fraction ``1 - pruning_rate``.
 # The dashed line is fine-tuning on all the training data, the dotted one the
 # frozen pre-trained network. Two regimes show up (the table above has the
 # numbers of this run):
@@ -101,25 +108,26 @@ print(summary.round(3))
 #
 # This is the trade-off FlexRand's ``split`` controls; the next example picks
 # the rate and the split by cross-validation instead of by eye.
-fig, ax = plt.subplots(figsize=(7, 4.5))
-for i, name in enumerate(strategies):
-    part = summary.loc[name]
-    ax.errorbar(
-        part.index.to_numpy() + (i - 1.5) * 0.005,
-        part["mean"],
-        yerr=part["std"],
-        marker="o",
-        capsize=3,
-        label=name,
-    )
+pruned = results[results["method"] != "full data"].assign(
+    kept=lambda t: 1 - t["pruning_rate"]
+)
+display = PruningCurveDisplay.from_results(
+    "kept",
+    "accuracy",
+    strategy="method",
+    seed="seed",
+    data=pruned,
+    score_name=f"test accuracy (mean and std, {len(seeds)} seeds)",
+)
+ax = display.ax_
+display.figure_.set_size_inches(7, 4.5)
 full_mean = summary.loc[("full data", 0.0), "mean"]
 ax.axhline(full_mean, color="k", linestyle="--", label="all data")
 ax.axhline(test_accuracy(net), color="0.5", linestyle=":", label="no fine-tuning")
-ax.set_xticks(rates)
-ax.set_xticklabels([f"{r:.0%} removed\n({1 - r:.0%} kept)" for r in rates])
-ax.set_xlabel("pruning_rate")
-ax.set_ylabel(f"test accuracy (mean and std, {len(seeds)} seeds)")
+kept_fractions = [1 - r for r in rates]
+ax.set_xticks(kept_fractions)
+ax.set_xticklabels([f"{1 - k:.0%} removed\n({k:.0%} kept)" for k in kept_fractions])
 ax.set_title("Fine-tuning the MNIST-pretrained CNN on pruned UCI digits")
-ax.legend(loc="lower left")
-fig.tight_layout()
+ax.legend(loc="lower right")
+display.figure_.tight_layout()
 plt.show()

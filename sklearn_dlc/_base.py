@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from . import _engine
 from ._scored import attach_hardness
+from ._text import TextBatches
 
 
 def _is_constant(value):
@@ -34,6 +35,32 @@ def _n_samples(X):
             )
         return next(iter(lengths.values()))
     return len(X)
+
+
+def _validate_texts(X):
+    """Raw texts for a tokenizer: a 1-D sequence of str, as an object array."""
+    if hasattr(X, "iloc"):
+        if getattr(X, "ndim", 1) != 1:
+            raise ValueError(
+                "With a tokenizer, X must be a 1-D sequence of str (a list, "
+                f"array or pandas Series); got a DataFrame of shape {X.shape}."
+            )
+        X = X.to_numpy()
+    if isinstance(X, (str, bytes, Mapping, torch.Tensor)) or not hasattr(X, "__len__"):
+        raise ValueError(
+            "With a tokenizer, X must be a 1-D sequence of str (a list, array "
+            f"or pandas Series); got {type(X).__name__}."
+        )
+    texts = np.empty(len(X), dtype=object)
+    for i, t in enumerate(X):
+        texts[i] = str(t) if isinstance(t, str) else t
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        raise ValueError(
+            "With a tokenizer, every sample of X must be a str; sample "
+            f"{bad[0]} is {type(texts[bad[0]]).__name__} ({texts[bad[0]]!r})."
+        )
+    return texts
 
 
 def _check_finite_tensor(t):
@@ -187,7 +214,9 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, reset):
         """Validate X; array-likes go through scikit-learn's checks."""
-        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+        if getattr(self, "tokenizer", None) is not None:
+            return _validate_texts(X)
+        if isinstance(X, Dataset):
             return X
         if isinstance(X, torch.Tensor):
             _check_finite_tensor(X)
@@ -234,14 +263,30 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             return {k: convert(v) for k, v in X.items()}
         return convert(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
 
-    def _make_batches(self, X, net, device, float_dtype, batch_size):
+    def _make_batches(
+        self, X, net, device, float_dtype, batch_size, *, trim_padding=False, y=None
+    ):
         """Return ``(batches, check_batch)`` for ``_engine.run_pass``.
 
         In-memory data is batched by slicing, much cheaper than skorch's
         sample-by-sample DataLoader; a Dataset streams through the net's
-        ``iterator_valid`` and is checked for NaN batch by batch.
+        ``iterator_valid`` and is checked for NaN batch by batch. Raw texts
+        are tokenized batch by batch by the estimator's ``tokenizer``.
+
+        With ``trim_padding``, text batches (raw texts, or a dict of tokenized
+        inputs with an ``attention_mask``) may come grouped by length: then
+        ``batches`` is a :class:`~._text.TextBatches` whose ``order`` is not
+        None, the targets must go through ``batches.targets(y)`` and the
+        losses through ``batches.restore`` (token targets ``y`` are trimmed
+        along with the inputs).
         """
-        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+        tokenizer = getattr(self, "tokenizer", None)
+        if tokenizer is not None:
+            batches = TextBatches(
+                X, batch_size, device, tokenizer=tokenizer, group=trim_padding
+            )
+            return batches, None
+        if isinstance(X, Dataset):
             kwargs = net.get_params_for("iterator_valid")
             kwargs.update(batch_size=batch_size, shuffle=False)
             batches = _engine.iterate_loader(
@@ -255,7 +300,11 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             n_bytes = sum(t.element_size() * t.numel() for t in tensors)
             if device.type == "cuda" and _engine.fits_on_device(n_bytes, device):
                 X_t = _engine.to_device(X_t, device)
-            batches = _engine.iterate_tensors(X_t, batch_size, device)
+            batches = None
+            if trim_padding and isinstance(X_t, dict):
+                batches = TextBatches(X_t, batch_size, device, y=y)
+            if batches is None or batches.order is None:
+                batches = _engine.iterate_tensors(X_t, batch_size, device)
             check_batch = None
         return batches, check_batch
 

@@ -3,9 +3,11 @@
 from numbers import Integral
 
 import torch
+from joblib import effective_n_jobs
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn_compat.base import _fit_context
 from skorch import NeuralNet
+from torch.utils.data import Dataset
 
 from . import _engine
 from ._adapter import ModelAdapter
@@ -14,7 +16,9 @@ from ._base import (
     encode_labels,
     outputs_are_probabilities,
 )
-from ._losses import log_probabilities
+from ._docstrings import shared_parameters
+from ._losses import LogitLoss, log_probabilities
+from ._parallel import ShardedScorer
 
 
 def uncertainty_scores(logp, target, method):
@@ -32,6 +36,16 @@ def uncertainty_scores(logp, target, method):
     return 1.0 - (p_true - others.amax(dim=1))
 
 
+class _UncertaintyLoss(LogitLoss):
+    """:func:`uncertainty_scores` as a loss of the engine's passes; the
+    ``measure`` of :class:`LogitLoss` holds the uncertainty method."""
+
+    def scores(self, output, target):
+        logp = log_probabilities(output, self.probabilities)
+        return uncertainty_scores(logp, target, self.measure)
+
+
+@shared_parameters
 class ConfidenceHardness(BaseHardness):
     """Training-free uncertainty of the pre-trained network's own predictions.
 
@@ -59,11 +73,12 @@ class ConfidenceHardness(BaseHardness):
         It is never trained or modified.
     method : {"least_confidence", "entropy", "margin"}, default="least_confidence"
         The uncertainty measure, see above.
-    batch_size : int, default=None
-        Samples per forward pass. None uses the skorch net's ``batch_size``.
-    device : str or torch.device, default=None
-        Where to run. None uses the skorch net's device, else the device of
-        the module's parameters. A module that lives elsewhere is copied there.
+    {batch_size}
+    {device}
+    n_jobs : int, default=None
+        Number of joblib workers scoring contiguous ranges of the samples, as
+        in :class:`DLCHardness`. None means 1 unless in a
+        :func:`joblib.parallel_config` context; 1 scores in this process.
 
     Attributes
     ----------
@@ -120,13 +135,27 @@ class ConfidenceHardness(BaseHardness):
         "method": [StrOptions({"least_confidence", "entropy", "margin"})],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device, None],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
     }
 
-    def __init__(self, net, *, method="least_confidence", batch_size=None, device=None):
+    def __init__(
+        self,
+        net,
+        *,
+        method="least_confidence",
+        batch_size=None,
+        device=None,
+        n_jobs=None,
+    ):
         self.net = net
         self.method = method
         self.batch_size = batch_size
         self.device = device
+        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -160,6 +189,27 @@ class ConfidenceHardness(BaseHardness):
         )
         probabilities = outputs_are_probabilities(self.net, net)
         columns = columns.to(device)
+        if effective_n_jobs(self.n_jobs) > 1:
+            loader = None
+            if isinstance(X, Dataset):
+                loader = net.iterator_valid, net.get_params_for("iterator_valid")
+            sharded = ShardedScorer(
+                ModelAdapter(module, owner=type(self).__name__),
+                None,
+                [],
+                X,
+                columns,
+                _UncertaintyLoss(self.method, probabilities, validate),
+                n_samples=n_samples,
+                n_jobs=self.n_jobs,
+                batch_size=self.batch_size or net.batch_size,
+                device=device,
+                loader=loader,
+                check_batch=check_batch,
+                owner=type(self).__name__,
+            )
+            self.hardness_ = sharded.evaluate([0])[:, 0].numpy()
+            return self
         scores = torch.empty(n_samples, dtype=torch.float64)
         adapter = ModelAdapter(module, owner=type(self).__name__)
         with _engine.eval_mode(module), torch.no_grad():

@@ -6,7 +6,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from joblib import Memory
+from joblib import Memory, effective_n_jobs
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
@@ -17,13 +17,17 @@ from tqdm.auto import tqdm
 
 from . import _engine
 from ._adapter import ModelAdapter
+from ._auto import coarse_to_fine
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
+from ._docstrings import shared_parameters
 from ._losses import CallableLoss, LogitLoss, PrototypeLoss
 from ._masks import NestedMasks
+from ._parallel import ShardedScorer
+from ._text import TextBatches
 
 
 def _state_digest(module):
@@ -53,6 +57,7 @@ def _cached_scores(weights_digest, params, X_key, y_key, *, compute):
     return compute()
 
 
+@shared_parameters
 class DLCHardness(BaseHardness):
     """Score samples by Distorting-based Learning Complexity (DLC).
 
@@ -75,8 +80,22 @@ class DLCHardness(BaseHardness):
         :class:`~skorch.NeuralNet`. The net supplies the device, the default
         batch size and, for :class:`~torch.utils.data.Dataset` inputs, the
         data loader (``iterator_valid``).
-    n_subnets : int, default=50
-        Number of subnets K, the dense model (subnet 0) included.
+    n_subnets : int or "auto", default=50
+        Number of subnets K, the dense model (subnet 0) included. ``"auto"``
+        evaluates the path of ``max_subnets`` subnets coarse to fine (the
+        dense and the sparsest subnet, then bisection), estimates the mean
+        over all of them by interpolating each sample's loss linearly between
+        the evaluated subnets, and stops when a refinement no longer moves
+        the ranking (see ``auto_tol``) or every subnet is done, in which case
+        the scores equal those of ``n_subnets=max_subnets`` exactly.
+    max_subnets : int, default=50
+        Length of the path that ``n_subnets="auto"`` estimates the mean over
+        (the K it stands in for). Only used with ``n_subnets="auto"``.
+    auto_tol : float, default=0.98
+        ``n_subnets="auto"`` stops when the Spearman correlation between the
+        estimates before and after a refinement is at least ``auto_tol``, in
+        (0, 1]; 1 stops only when the ranking does not move at all. Only used
+        with ``n_subnets="auto"``.
     step : float, default=0.02
         Sparsity step p, in (0, 1).
     schedule : {"geometric", "linear"}, default="geometric"
@@ -115,6 +134,29 @@ class DLCHardness(BaseHardness):
         ``sentence_embedding``, ``last_hidden_state`` (mean-pooled over the
         batch's ``attention_mask``) and ``pooler_output`` that the output
         holds. A tuple output is read through its first element.
+    tokenizer : callable, default=None
+        Makes ``X`` a 1-D sequence of raw texts (list, array or pandas Series
+        of str), tokenized batch by batch as ``tokenizer(list_of_texts,
+        padding=True, truncation=True, return_tensors="pt")``, which must
+        return a mapping of tensors (a transformers tokenizer does; for a
+        sentence-transformers model pass its ``model.tokenizer``). Each batch
+        is padded to its own longest text. ``X`` stays raw text through a
+        pipeline, so a following sampler keeps or drops the strings
+        themselves. None: ``X`` holds the network's inputs.
+    trim_padding : bool, default=True
+        For text: group samples by length (longest first) so that a batch
+        holds texts of similar lengths, and for tokenized dict inputs with an
+        ``attention_mask`` cut the trailing columns that are padding in every
+        row of a batch (2-D token labels ``y`` as wide as the inputs are cut
+        along, keeping every column whose label is not ``-100``). Scores come
+        back in the original order and equal those of the padded inputs up to
+        float rounding, for networks that ignore padded positions through the
+        attention mask (transformers, sentence-transformers); it is on by
+        default for that reason and because padding is most of the compute
+        of short texts. Left-padded inputs (``attention_mask[:, 0] == 0`` in
+        some row) are neither grouped nor trimmed, nor are inputs scored with
+        ``n_jobs`` > 1. Set False for a network that reads padded positions.
+        Other inputs are not affected.
     masked_layers : callable, type, str or list of types and str, default=None
         Which layers' weights are masked. None: ``nn.Conv1d/2d/3d``,
         ``nn.Linear``, ``nn.MultiheadAttention`` (its ``in_proj_weight`` or
@@ -132,22 +174,34 @@ class DLCHardness(BaseHardness):
         (batch_size,)`` replacing the cross-entropy, for regression or the
         token loss of a language model. Requires ``head="model"`` and
         ``measure="loss"``; ``y`` may then be of any shape or None.
-    batch_size : int, default=None
-        Samples per forward pass. None uses the skorch net's ``batch_size``.
-    device : str or torch.device, default=None
-        Where to run. None uses the skorch net's device, else the device of the
-        module's parameters. A module that lives elsewhere is copied there,
-        so the user's module is never moved.
+        For instruction data, :func:`causal_lm_loss` with token labels from
+        :func:`instruction_labels`; the paper's language-model setting is
+        ``scope="layer"``, ``step=0.2``, ``n_subnets=3`` (every linear weight
+        masked by magnitude, embeddings and the tied output layer excepted).
+    {batch_size}
+    {device}
     amp : bool, default=False
         Run the forward passes under bfloat16 autocast (mostly useful on GPU).
+    n_jobs : int, default=None
+        Number of joblib workers scoring contiguous ranges of the samples,
+        one range per worker. None means 1 unless in a
+        :func:`joblib.parallel_config` context; -1 means all workers (every
+        core with loky; with ``parallel_config(backend="dask")``, every
+        thread of the Dask cluster). 1 scores in this process. See
+        :doc:`/cluster`: results equal ``n_jobs=1`` up to float rounding; the
+        prototype head costs one more dense pass; a Dataset ``X`` must
+        pickle; ``device="cuda"`` is each worker's own GPU.
     store_subnet_scores : bool, default=False
-        Keep the ``(n_samples, n_subnets)`` matrix of per-subnet scores in
-        ``subnet_scores_``.
+        Keep the matrix of per-subnet scores in ``subnet_scores_``: one
+        column per evaluated subnet (all of them unless
+        ``n_subnets="auto"``), in the order of ``evaluated_subnets_``.
     memory : str or joblib.Memory, default=None
         Cache the scores, keyed by the content of the weights, the parameters
         and the data, so that refitting a clone on the same data (e.g. in a
         grid search over a later pruning step) costs nothing. A str is a
-        cache directory.
+        cache directory. With ``n_jobs``, each range of in-memory data is
+        also cached as it finishes, so a fit that was interrupted resumes
+        with the missing ranges only. ``n_jobs`` is not part of the key.
     random_state : int, RandomState instance or None, default=None
         Seeds the ordering of ``masking="random"``.
     verbose : int, default=0
@@ -158,9 +212,22 @@ class DLCHardness(BaseHardness):
     hardness_ : ndarray of shape (n_samples,)
         DLC score of every training sample; higher means harder.
     sparsities_ : ndarray of shape (n_subnets,)
-        Fraction of masked weights in each subnet.
-    subnet_scores_ : ndarray of shape (n_samples, n_subnets)
-        Per-subnet scores; only with ``store_subnet_scores=True``.
+        Fraction of masked weights in each subnet of the path, evaluated or
+        not: with ``n_subnets="auto"``, the ``max_subnets`` subnets whose mean
+        the score estimates.
+    evaluated_subnets_ : ndarray of shape (n_passes_,)
+        Indices k of the subnets that were evaluated, ascending (all of
+        ``range(n_subnets)`` unless ``n_subnets="auto"`` stopped early);
+        their sparsities are ``sparsities_[evaluated_subnets_]``.
+    n_passes_ : int
+        Forward passes over the data that scoring cost (subnets evaluated).
+    convergence_ : dict of ndarray
+        Only with ``n_subnets="auto"``: after each refinement, ``"n_passes"``
+        (subnets evaluated so far) and ``"spearman"`` (correlation between
+        the estimates before and after it; nan for the first).
+    subnet_scores_ : ndarray of shape (n_samples, n_passes_)
+        Per-subnet scores of the subnets in ``evaluated_subnets_``; only with
+        ``store_subnet_scores=True``.
     classes_ : ndarray of shape (n_classes,)
         Class labels seen in ``fit`` (not set with ``criterion``).
     n_masked_weights_ : int
@@ -189,9 +256,13 @@ class DLCHardness(BaseHardness):
     :class:`~sklearn.preprocessing.TargetEncoder` documents for its own
     ``fit_transform``.
 
-    Memory: one extra copy of the masked weights lives on the device while
-    scoring, plus the dense features (n_samples x n_features) for the
-    prototype head. In-memory data is moved to the GPU once when it takes
+    Memory: when the masked weights take up to 256 MiB, one working copy of
+    them lives on the device while scoring (fastest); larger models get each
+    layer's masked weight computed when the layer reads it and freed after,
+    so no second copy of the model is held. Magnitude masks are stored as
+    one threshold per layer and subnet, not as an ordering of the weights.
+    The prototype head also keeps the dense features (n_samples x
+    n_features). In-memory data is moved to the GPU once when it takes
     less than a quarter of the free GPU memory, else batch by batch.
 
     On GPUs, PyTorch runs convolutions in TF32 by default, which moves scores
@@ -213,11 +284,19 @@ class DLCHardness(BaseHardness):
     (150,)
     >>> scorer.sparsities_[:3].round(4)
     array([0.    , 0.0469, 0.0938])
+
+    ``n_subnets="auto"`` estimates the mean over 50 subnets from fewer:
+
+    >>> auto = DLCHardness(net, n_subnets="auto").fit(X, y)
+    >>> auto.convergence_["n_passes"], auto.n_passes_
+    (array([ 2,  3,  5,  9, 17]), 17)
     """
 
     _parameter_constraints = {
         "net": [torch.nn.Module, NeuralNet],
-        "n_subnets": [Interval(Integral, 1, None, closed="left")],
+        "n_subnets": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "max_subnets": [Interval(Integral, 1, None, closed="left")],
+        "auto_tol": [Interval(Real, 0, 1, closed="right")],
         "step": [Interval(Real, 0, 1, closed="neither")],
         "schedule": [StrOptions({"geometric", "linear"})],
         "masking": [StrOptions({"magnitude", "random"})],
@@ -225,12 +304,19 @@ class DLCHardness(BaseHardness):
         "head": [StrOptions({"prototype", "model"})],
         "head_layer": [str, None],
         "output_key": [str, None],
+        "tokenizer": [callable, None],
+        "trim_padding": ["boolean"],
         "masked_layers": [callable, type, str, list, tuple, None],
         "measure": [StrOptions({"loss", "confidence"})],
         "criterion": [callable, None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "device": [str, torch.device, None],
         "amp": ["boolean"],
+        "n_jobs": [
+            Interval(Integral, None, -1, closed="right"),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
         "store_subnet_scores": ["boolean"],
         "memory": [str, HasMethods(["cache"]), None],
         "random_state": ["random_state"],
@@ -242,6 +328,8 @@ class DLCHardness(BaseHardness):
         net,
         *,
         n_subnets=50,
+        max_subnets=50,
+        auto_tol=0.98,
         step=0.02,
         schedule="geometric",
         masking="magnitude",
@@ -249,12 +337,15 @@ class DLCHardness(BaseHardness):
         head="prototype",
         head_layer=None,
         output_key=None,
+        tokenizer=None,
+        trim_padding=True,
         masked_layers=None,
         measure="loss",
         criterion=None,
         batch_size=None,
         device=None,
         amp=False,
+        n_jobs=None,
         store_subnet_scores=False,
         memory=None,
         random_state=None,
@@ -262,6 +353,8 @@ class DLCHardness(BaseHardness):
     ):
         self.net = net
         self.n_subnets = n_subnets
+        self.max_subnets = max_subnets
+        self.auto_tol = auto_tol
         self.step = step
         self.schedule = schedule
         self.masking = masking
@@ -269,12 +362,15 @@ class DLCHardness(BaseHardness):
         self.head = head
         self.head_layer = head_layer
         self.output_key = output_key
+        self.tokenizer = tokenizer
+        self.trim_padding = trim_padding
         self.masked_layers = masked_layers
         self.measure = measure
         self.criterion = criterion
         self.batch_size = batch_size
         self.device = device
         self.amp = amp
+        self.n_jobs = n_jobs
         self.store_subnet_scores = store_subnet_scores
         self.memory = memory
         self.random_state = random_state
@@ -288,12 +384,16 @@ class DLCHardness(BaseHardness):
                 "criterion requires head='model' and measure='loss'; got "
                 f"head={self.head!r}, measure={self.measure!r}."
             )
-        if self.schedule == "linear" and (self.n_subnets - 1) * self.step > 1:
+        if self.schedule == "linear" and (self._path_length() - 1) * self.step > 1:
+            name = "max_subnets" if self.n_subnets == "auto" else "n_subnets"
             raise ValueError(
-                "With schedule='linear', (n_subnets - 1) * step must be <= 1 "
-                f"(sparsity cannot exceed 100%); got n_subnets={self.n_subnets}, "
-                f"step={self.step}."
+                f"With schedule='linear', ({name} - 1) * step must be <= 1 "
+                f"(sparsity cannot exceed 100%); got {name}="
+                f"{self._path_length()}, step={self.step}."
             )
+
+    def _path_length(self):
+        return self.max_subnets if self.n_subnets == "auto" else self.n_subnets
 
     def _encode_targets(self, y, n_samples, net):
         """Return (targets tensor or None, classes_ or None, output validator)."""
@@ -318,16 +418,32 @@ class DLCHardness(BaseHardness):
         )
         return y_enc, classes, validate
 
-    def _compute(self, X, y_t, n_samples, net, module, device, validate):
+    def _compute(self, X, y_t, n_samples, net, module, device, validate, cache=None):
         module = self._module_on(module, device)
         float_dtype = _engine.float_dtype(module)
+        sharded = effective_n_jobs(self.n_jobs) > 1
+        if sharded and self.tokenizer is not None:
+            raise ValueError(
+                "tokenizer is not supported with n_jobs > 1: pass the tokenized "
+                "inputs (a dict of arrays) as X, or use n_jobs=1."
+            )
+        # Sharded scoring batches its ranges itself, in the original order.
         batches, check_batch = self._make_batches(
-            X, net, device, float_dtype, self.batch_size or net.batch_size
+            X,
+            net,
+            device,
+            float_dtype,
+            self.batch_size or net.batch_size,
+            trim_padding=self.trim_padding and not sharded,
+            y=y_t,
         )
         if y_t is not None:
             if y_t.is_floating_point() and float_dtype is not None:
                 y_t = y_t.to(float_dtype)
             y_t = y_t.to(device)
+        grouped = isinstance(batches, TextBatches)
+        if grouped:
+            y_t = batches.targets(y_t)
         if self.criterion is not None:
             loss_fn = CallableLoss(self.criterion)
         elif self.head == "prototype":
@@ -350,11 +466,8 @@ class DLCHardness(BaseHardness):
             masked_layers=self.masked_layers,
         )
         with _engine.eval_mode(module):
-            if self.head_layer is None:
-                _, _, first = next(iter(batches()))
-                adapter.resolve_head(first)
-            else:
-                adapter.resolve_head(None)
+            _, _, first = next(iter(batches()))
+            adapter.resolve_head(first)
             named = adapter.masked_parameters()
             if not named:
                 raise ValueError(self._nothing_to_mask_message(adapter))
@@ -362,23 +475,67 @@ class DLCHardness(BaseHardness):
                 [p for _, p in named],
                 masking=self.masking,
                 scope=self.scope,
-                n_subnets=self.n_subnets,
+                n_subnets=self._path_length(),
                 step=self.step,
                 schedule=self.schedule,
                 rng=check_random_state(self.random_state),
+                module=module,
             )
-            result = _engine.run_pass(
-                adapter,
-                masks,
-                range(self.n_subnets),
-                batches,
-                n_samples,
-                y_t,
-                loss_fn,
-                amp_dtype=torch.bfloat16 if self.amp else None,
-                check_batch=check_batch,
-                progress=progress,
-            )
+            amp_dtype = torch.bfloat16 if self.amp else None
+            if sharded:
+                scorer = ShardedScorer(
+                    adapter,
+                    masks,
+                    [name for name, _ in named],
+                    X,
+                    y_t,
+                    loss_fn,
+                    n_samples=n_samples,
+                    n_jobs=self.n_jobs,
+                    batch_size=self.batch_size or net.batch_size,
+                    device=device,
+                    loader=self._dataset_loader(X, net),
+                    amp_dtype=amp_dtype,
+                    check_batch=check_batch,
+                    owner=type(self).__name__,
+                    verbose=self.verbose,
+                    **(cache or {}),
+                )
+
+                def evaluate(subnets):
+                    losses = scorer.evaluate(subnets)
+                    adapter.output_width = scorer.output_width
+                    return losses
+
+            else:
+
+                def evaluate(subnets):
+                    losses = _engine.run_pass(
+                        adapter,
+                        masks,
+                        subnets,
+                        batches,
+                        n_samples,
+                        y_t,
+                        loss_fn,
+                        amp_dtype=amp_dtype,
+                        check_batch=check_batch,
+                        progress=progress,
+                    ).losses
+                    return batches.restore(losses) if grouped else losses
+
+            if self.n_subnets == "auto":
+                auto = coarse_to_fine(evaluate, self.max_subnets, self.auto_tol)
+                hardness, losses = auto.hardness, auto.losses
+                subnets = auto.subnets
+                trace = {
+                    "n_passes": np.array(auto.n_passes),
+                    "spearman": np.array(auto.spearman),
+                }
+            else:
+                losses = evaluate(range(self.n_subnets))
+                hardness = _engine.mean_over_subnets(losses)
+                subnets, trace = np.arange(self.n_subnets), None
         if self.head == "prototype" and adapter.output_width == 1:
             warnings.warn(
                 f"{type(self).__name__}: the network has a single output per "
@@ -388,15 +545,22 @@ class DLCHardness(BaseHardness):
                 stacklevel=3,
             )
         return {
-            "hardness": _engine.mean_over_subnets(result.losses),
-            "matrix": result.losses.float().numpy()
-            if self.store_subnet_scores
-            else None,
+            "hardness": hardness,
+            "matrix": losses.float().numpy() if self.store_subnet_scores else None,
+            "subnets": subnets,
+            "convergence": trace,
             "sparsities": masks.sparsities,
             "n_masked": masks.n_weights,
             "masked_parameters": [name for name, _ in named],
             "head_layer": adapter.head_name,
         }
+
+    @staticmethod
+    def _dataset_loader(X, net):
+        """The net's ``iterator_valid`` and its parameters, for a Dataset ``X``."""
+        if isinstance(X, Dataset):
+            return net.iterator_valid, net.get_params_for("iterator_valid")
+        return None
 
     def _nothing_to_mask_message(self, adapter):
         if adapter.head is not None and adapter.head is adapter.module:
@@ -429,6 +593,7 @@ class DLCHardness(BaseHardness):
             streamed in batches through the skorch net's ``iterator_valid``;
             its items may be ``x`` or ``(x, target)`` (the target is ignored:
             pass the labels as ``y``).
+            With ``tokenizer``, a 1-D sequence of raw texts.
         y : array-like of shape (n_samples,)
             Class labels. With ``criterion``, any per-sample targets (or None).
 
@@ -448,20 +613,26 @@ class DLCHardness(BaseHardness):
                     f"2 classes in y; got 1 class ({classes[0]!r})."
                 )
 
+        cache = None
+
         def compute():
-            return self._compute(X, y_t, n_samples, net, module, device, validate)
+            return self._compute(
+                X, y_t, n_samples, net, module, device, validate, cache
+            )
 
         memory = check_memory(self.memory)
         if isinstance(memory, Memory) and memory.location is not None:
-            cacheable = not isinstance(X, Dataset) or isinstance(X, torch.Tensor)
+            cacheable = not isinstance(X, Dataset)
             if cacheable:
                 params = {
                     k: v
                     for k, v in self.get_params(deep=False).items()
-                    if k not in ("net", "memory", "verbose")
+                    if k not in ("net", "memory", "verbose", "n_jobs")
                 }
+                if self.n_subnets != "auto":
+                    del params["max_subnets"], params["auto_tol"]
                 params["device"] = str(device)
-                for key in ("criterion", "masked_layers"):
+                for key in ("criterion", "masked_layers", "tokenizer"):
                     params[key] = _stable_key(params[key])
                 X_key = (
                     {
@@ -472,8 +643,10 @@ class DLCHardness(BaseHardness):
                     else (X.cpu().numpy() if isinstance(X, torch.Tensor) else X)
                 )
                 cached = memory.cache(_cached_scores, ignore=["compute"])
+                digest = _state_digest(module)
+                cache = {"memory": memory, "cache_key": (digest, params)}
                 result = cached(
-                    _state_digest(module),
+                    digest,
                     params,
                     X_key,
                     None if y_t is None else y_t.numpy(),
@@ -488,6 +661,15 @@ class DLCHardness(BaseHardness):
         self.n_masked_weights_ = result["n_masked"]
         self.head_layer_ = result["head_layer"]
         self.masked_parameters_ = result["masked_parameters"]
+        # Entries cached by an older version lack the evaluated subnets.
+        self.evaluated_subnets_ = result.get(
+            "subnets", np.arange(len(self.sparsities_))
+        )
+        self.n_passes_ = len(self.evaluated_subnets_)
+        if result.get("convergence") is not None:
+            self.convergence_ = result["convergence"]
+        elif hasattr(self, "convergence_"):
+            del self.convergence_
         if result["matrix"] is not None:
             self.subnet_scores_ = result["matrix"]
         return self

@@ -81,6 +81,13 @@ def _take(data, indices):
     return _safe_indexing(data, indices)
 
 
+def _is_text_column(X):
+    values = np.asarray(X, dtype=object) if not hasattr(X, "dtype") else X
+    if getattr(values, "ndim", 0) != 1 or len(values) == 0:
+        return False
+    return all(isinstance(v, str) for v in np.asarray(values, dtype=object))
+
+
 class FlexRandSampler(BaseSampler):
     """Prune a dataset class by class, keeping a random mix of easy and hard samples.
 
@@ -444,11 +451,15 @@ class FlexRandSampler(BaseSampler):
                     f"X must hold at least one sample, got a {type(X).__name__}{shape}."
                 )
             return n_samples
+        # A 1-D X of str is raw text (for DLCHardness(tokenizer=...)); numeric
+        # data must stay 2-D, as in scikit-learn.
+        raw_text = not sparse.issparse(X) and _is_text_column(X)
         X_checked = check_array(
             X,
             accept_sparse=True,
             dtype=None,
             ensure_all_finite=False,
+            ensure_2d=not raw_text,
             allow_nd=True,
             input_name="X",
         )

@@ -118,3 +118,135 @@ class CallableLoss:
                 f"(shape (batch_size,)), got {got}."
             )
         return loss
+
+
+IGNORE_INDEX = -100
+
+
+def causal_lm_loss(logits, labels):
+    """Per-sample mean token negative log-likelihood of a causal language model.
+
+    The per-sample loss of DLC's instruction-data setting: the mean negative
+    log-likelihood of the response tokens given everything before them.
+    Labels are shifted as in transformers (the logits at position ``t``
+    predict the label at ``t + 1``), and positions whose label is ``-100``
+    (the prompt and the padding) are ignored. Pass it as
+    ``DLCHardness(criterion=causal_lm_loss, head="model")`` with the token
+    labels as ``y``.
+
+    Parameters
+    ----------
+    logits : torch.Tensor of shape (batch_size, seq_len, vocab_size)
+        The model's token logits (``output.logits`` of a transformers
+        ``*ForCausalLM`` model; :class:`DLCHardness` reads it from the output).
+    labels : torch.Tensor of shape (batch_size, seq_len)
+        Token ids, ``-100`` where a position is not scored (see
+        :func:`instruction_labels`). ``seq_len`` may exceed the logits'
+        length by trailing columns that are all ``-100``.
+
+    Returns
+    -------
+    loss : torch.Tensor of shape (batch_size,)
+        Mean token NLL of each sample's response, in float32 or better.
+
+    Raises
+    ------
+    ValueError
+        If the shapes do not match or a sample has no scored token.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_dlc import causal_lm_loss
+    >>> logits = torch.zeros(2, 4, 10)  # uniform over 10 tokens
+    >>> labels = torch.tensor([[-100, -100, 3, 4], [-100, 5, 6, -100]])
+    >>> causal_lm_loss(logits, labels)
+    tensor([2.3026, 2.3026])
+    """
+    if logits.ndim != 3 or labels.ndim != 2 or labels.shape[0] != logits.shape[0]:
+        raise ValueError(
+            "causal_lm_loss expects logits of shape (batch_size, seq_len, "
+            "vocab_size) and labels of shape (batch_size, seq_len); got "
+            f"{tuple(logits.shape)} and {tuple(labels.shape)}."
+        )
+    length = logits.shape[1]
+    if labels.shape[1] > length:
+        if (labels[:, length:] != IGNORE_INDEX).any():
+            raise ValueError(
+                f"labels have {labels.shape[1]} columns but the logits only "
+                f"{length}, and the extra columns hold labels other than -100."
+            )
+        labels = labels[:, :length]
+    elif labels.shape[1] < length:
+        raise ValueError(
+            f"labels have {labels.shape[1]} columns, fewer than the logits' "
+            f"{length} positions."
+        )
+    labels = labels[:, 1:].long()
+    scored = labels != IGNORE_INDEX
+    n_scored = scored.sum(1)
+    if (n_scored == 0).any():
+        raise ValueError(
+            f"{int((n_scored == 0).sum())} sample(s) of a batch have no scored "
+            "token: every label after the first position is -100 (an empty "
+            "response, or a prompt truncated to the whole sequence)."
+        )
+    shifted = logits[:, :-1]
+    shifted = shifted if shifted.dtype == torch.float64 else shifted.float()
+    nll = torch.nn.functional.cross_entropy(
+        shifted.reshape(-1, shifted.shape[-1]),
+        labels.masked_fill(~scored, 0).reshape(-1),
+        reduction="none",
+    ).view_as(labels)
+    return (nll * scored).sum(1) / n_scored
+
+
+def instruction_labels(input_ids, prompt_lengths, attention_mask=None):
+    """Token labels for instruction data: the response scored, the rest -100.
+
+    Parameters
+    ----------
+    input_ids : array-like or torch.Tensor of shape (n_samples, seq_len)
+        Token ids of prompt followed by response, padded on either side.
+    prompt_lengths : array-like of shape (n_samples,)
+        Number of prompt tokens of each sample (counted from its first
+        non-padding token).
+    attention_mask : array-like or torch.Tensor of shape (n_samples, seq_len), \
+            default=None
+        1 for real tokens, 0 for padding. None: no padding.
+
+    Returns
+    -------
+    labels : torch.Tensor of shape (n_samples, seq_len), dtype int64
+        ``input_ids`` with the prompt and the padding set to ``-100``; pass
+        it as ``y`` with ``criterion=causal_lm_loss``.
+
+    Examples
+    --------
+    >>> from sklearn_dlc import instruction_labels
+    >>> instruction_labels([[5, 6, 7, 8, 0]], [2], attention_mask=[[1, 1, 1, 1, 0]])
+    tensor([[-100, -100,    7,    8, -100]])
+    """
+    ids = torch.as_tensor(input_ids).long()
+    if ids.ndim != 2:
+        raise ValueError(
+            f"input_ids must have shape (n_samples, seq_len); got {tuple(ids.shape)}."
+        )
+    lengths = torch.as_tensor(prompt_lengths).long().reshape(-1)
+    if len(lengths) != len(ids) or (lengths < 0).any():
+        raise ValueError(
+            "prompt_lengths must hold one non-negative length per row of "
+            f"input_ids ({len(ids)} rows); got {lengths.tolist()[:10]}."
+        )
+    if attention_mask is None:
+        real = torch.ones_like(ids, dtype=torch.bool)
+    else:
+        real = torch.as_tensor(attention_mask).bool()
+        if real.shape != ids.shape:
+            raise ValueError(
+                f"attention_mask has shape {tuple(real.shape)}, input_ids "
+                f"{tuple(ids.shape)}; they must match."
+            )
+    position = real.long().cumsum(1) - 1  # index among the real tokens
+    response = real & (position >= lengths[:, None])
+    return ids.masked_fill(~response, IGNORE_INDEX)

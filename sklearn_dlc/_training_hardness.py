@@ -164,8 +164,8 @@ class TrainingDynamicsHardness(BaseHardness):
         (e.g. epoch 20 of 200). 0 scores the pre-trained network itself. None
         means ``max_epochs``. Ignored by the other methods.
     device : str or torch.device, default=None
-        Where to train. None uses the skorch net's device, else the device of
-        the module's parameters.
+        Where to train. None: the device of ``net`` when it is a skorch net,
+        else the device of the module's parameters.
     random_state : int, RandomState instance or None, default=None
         Seeds the mini-batch order and torch's random number generator during
         training (dropout), without touching torch's global RNG state.
@@ -313,7 +313,7 @@ class TrainingDynamicsHardness(BaseHardness):
         batch_size = self.batch_size or user_net.batch_size
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
 
-        if isinstance(X, Dataset) and not isinstance(X, torch.Tensor):
+        if isinstance(X, Dataset):
             X_train = _LabelledDataset(X, columns)
             y_train = None
         else:

@@ -117,6 +117,8 @@ def test_unused_pooler_scores_like_named_head():
     auto = DLCHardness(net, n_subnets=4).fit(X, Y6)
     named = DLCHardness(net, n_subnets=4, head_layer="fc").fit(X, Y6)
     assert auto.head_layer_ == "fc"
+    # The pooler ran but cannot change the output: its weights stay unmasked.
+    assert auto.masked_parameters_ == named.masked_parameters_ == ["body.0.weight"]
     np.testing.assert_array_equal(auto.hardness_, named.hardness_)
 
 
@@ -294,3 +296,16 @@ def test_device_follows_bare_module_parameters():
     assert scorer._resolve_device(net, module) == torch.device("cpu")
     scorer = DLCHardness(user_net, device="meta")
     assert scorer._resolve_device(net, module) == torch.device("meta")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bare_cuda_module_is_scored_on_cuda(tiny_cnn, small_digits):
+    X, y = small_digits
+    net = tiny_cnn.cuda()
+    seen = []
+    net.register_forward_pre_hook(lambda m, a: seen.append(a[0].device.type))
+    state = state_copy(net)
+    DLCHardness(net, n_subnets=2).fit(X, y)
+    assert set(seen) == {"cuda"}
+    assert next(net.parameters()).device.type == "cuda"
+    assert_same_state(net, state)

@@ -46,7 +46,7 @@ def flat_digits(digits):
 @pytest.fixture
 def pretrained():
     """The shipped CNN pre-trained on MNIST digits (a real transfer to UCI)."""
-    from sklearn_dlc._pretrained import load_digits_cnn
+    from sklearn_dlc import load_digits_cnn
 
     return load_digits_cnn()
 

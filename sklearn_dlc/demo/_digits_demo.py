@@ -1,4 +1,4 @@
-"""The ``python -m sklearn_dlc demo`` experiment: DLC + FlexRand vs random pruning.
+"""The ``python -m sklearn_dlc demo --digits`` experiment: a small CNN, UCI digits.
 
 A CNN pre-trained on MNIST digits (shipped with the package) is fine-tuned on
 pruned subsets of scikit-learn's UCI digits, a different domain. The subsets
@@ -6,12 +6,9 @@ come from :class:`~sklearn_dlc.DLCHardness` scores with
 :class:`~sklearn_dlc.FlexRandSampler`, or from stratified random sampling.
 """
 
-import contextlib
-import importlib.util
 import math
 import sys
 import time
-from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -19,83 +16,38 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
-from ._dlc_hardness import DLCHardness
-from ._flexrand_sampler import FlexRandSampler
+from .._dlc_hardness import DLCHardness
+from .._flexrand_sampler import FlexRandSampler
+from ._common import (
+    check_positive_int,
+    check_rates,
+    check_split,
+    format_table,
+    limit_threads,
+    plural,
+    require_matplotlib,
+    resolve_device,
+    save_plot,
+    seed_range,
+    summary,
+)
 from ._pretrained import fine_tune, load_digits_cnn, to_digits_input
 
 _BATCH_SIZE = 64
 _LR = 1e-3
 
 
-def resolve_device(device):
-    """Return ``"cuda"`` or ``"cpu"`` for ``device`` in {"cpu", "cuda", "auto"}.
-
-    Parameters
-    ----------
-    device : {"cpu", "cuda", "auto"}
-        ``"auto"`` picks CUDA when it is available.
-
-    Returns
-    -------
-    device : str
-
-    Raises
-    ------
-    ValueError
-        If ``device`` is not one of the three, or is ``"cuda"`` while CUDA is
-        not available.
-
-    Examples
-    --------
-    >>> from sklearn_dlc._demo import resolve_device
-    >>> resolve_device("cpu")
-    'cpu'
-    """
-    if device not in ("cpu", "cuda", "auto"):
-        raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}.")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' was requested but CUDA is not available.")
-    return device
-
-
 def _check_args(rates, seeds, split, n_subnets, epochs, n_threads):
-    rates = tuple(rates)
-    if not rates:
-        raise ValueError("rates must hold at least one pruning rate.")
-    for rate in rates:
-        if isinstance(rate, bool) or not isinstance(rate, Real) or not 0 <= rate < 1:
-            raise ValueError(f"Every pruning rate must be in [0, 1), got {rate!r}.")
+    rates = check_rates(rates)
     for name, value in [
         ("seeds", seeds),
         ("n_subnets", n_subnets),
         ("epochs", epochs),
         ("n_threads", n_threads),
     ]:
-        if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-    if isinstance(split, bool) or not isinstance(split, Real) or not 0 < split < 1:
-        raise ValueError(f"split must be in (0, 1), got {split!r}.")
+        check_positive_int(name, value)
+    check_split("split", split)
     return rates
-
-
-def _require_matplotlib():
-    if importlib.util.find_spec("matplotlib") is None:
-        raise ImportError(
-            "Saving the figure needs matplotlib, which is not installed. "
-            "Install it with: pip install 'sklearn-dlc[demo]'"
-        )
-
-
-@contextlib.contextmanager
-def _torch_threads(n_threads):
-    before = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _n_batches(n_samples):
@@ -108,20 +60,7 @@ def _accuracy(net, X, y):
     return float(np.mean(predicted == y))
 
 
-def _plural(count, noun):
-    return f"{count} {noun}" + ("s" if count != 1 else "")
-
-
-def _seed_range(seeds):
-    return "seed 0" if seeds == 1 else f"seeds 0..{seeds - 1}"
-
-
-def _summary(values):
-    values = np.asarray(values, dtype=float)
-    return float(values.mean()), float(values.std())
-
-
-def run_demo(
+def run_digits_demo(
     rates=(0.5, 0.7, 0.9),
     seeds=3,
     *,
@@ -208,8 +147,8 @@ def run_demo(
     Examples
     --------
     >>> import io
-    >>> from sklearn_dlc._demo import run_demo
-    >>> results = run_demo(rates=[0.9], seeds=1, n_subnets=3, epochs=1,
+    >>> from sklearn_dlc.demo._digits_demo import run_digits_demo
+    >>> results = run_digits_demo(rates=[0.9], seeds=1, n_subnets=3, epochs=1,
     ...                    out=io.StringIO(), progress=False)
     >>> row = results["rows"][0]
     >>> row["pruning_rate"], round(row["kept_fraction"], 2), len(row["random"])
@@ -221,7 +160,7 @@ def run_demo(
     rates = _check_args(rates, seeds, split, n_subnets, epochs, n_threads)
     device = resolve_device(device)
     if plot is not None:
-        _require_matplotlib()
+        require_matplotlib()
 
     if out is None:
         out = sys.stdout
@@ -229,7 +168,7 @@ def run_demo(
     def say(line=""):
         print(line, file=out, flush=True)
 
-    with _torch_threads(n_threads):
+    with limit_threads(n_threads):
         X, y = load_digits(return_X_y=True)
         X = to_digits_input(X)
         X_train, X_test, y_train, y_test = train_test_split(
@@ -283,14 +222,14 @@ def run_demo(
 
         if match_steps:
             budget = (
-                f"{full_steps} steps per run (as full data, {_plural(epochs, 'epoch')})"
+                f"{full_steps} steps per run (as full data, {plural(epochs, 'epoch')})"
             )
         else:
-            budget = f"{_plural(epochs, 'epoch')} per run"
+            budget = f"{plural(epochs, 'epoch')} per run"
         say(f"  fine-tuning: Adam lr={_LR:g}, batch {_BATCH_SIZE}, {budget}")
         say(
             f"  sampling:    FlexRandSampler(split={split:g}) vs "
-            f"strategy='random', {_seed_range(seeds)}"
+            f"strategy='random', {seed_range(seeds)}"
         )
         n_runs = 1 + 2 * len(rates) * seeds
         rows = []
@@ -320,8 +259,8 @@ def run_demo(
                         sizes[strategy] = len(indices)
                         run_epochs.add(n_epochs)
                         bar.update()
-                dlc_mean, dlc_std = _summary(accuracies["flexrand"])
-                random_mean, random_std = _summary(accuracies["random"])
+                dlc_mean, dlc_std = summary(accuracies["flexrand"])
+                random_mean, random_std = summary(accuracies["random"])
                 rows.append(
                     {
                         "pruning_rate": float(rate),
@@ -346,14 +285,16 @@ def run_demo(
         f"{100 * full_accuracy:.1f}% test accuracy"
     )
     say()
-    say(_format_table(rows))
+    say(
+        format_table(
+            rows, "epochs", lambda row: "/".join(str(e) for e in row["epochs"])
+        )
+    )
     say()
     say(
-        f"  test accuracy in %, mean ± std over {_plural(seeds, 'seed')}; "
+        f"  test accuracy in %, mean ± std over {plural(seeds, 'seed')}; "
         "diff = DLC+FlexRand - random, in points"
     )
-    if any(row["n_kept"] != row["n_kept_random"] for row in rows):
-        say("  n kept a/b: FlexRand / random subset sizes (rounded per class)")
     say(f"  scoring time {scoring_seconds:.1f} s, total time {total_seconds:.1f} s")
 
     results = {
@@ -372,79 +313,11 @@ def run_demo(
         "match_steps": match_steps,
     }
     if plot is not None:
-        save_plot(results, plot)
+        save_plot(
+            results,
+            plot,
+            title="UCI digits, MNIST-pretrained CNN fine-tuned",
+            full_label="full training split",
+        )
         say(f"  figure saved to {plot}")
     return results
-
-
-def _format_table(rows):
-    def pm(mean, std):
-        return f"{100 * mean:5.1f} ± {100 * std:3.1f}"
-
-    header = (
-        f"  {'pruned':>6}  {'kept':>4}  {'n kept':>7}  {'epochs':>6}  "
-        f"{'DLC+FlexRand':>12}  {'random':>12}  {'diff':>5}"
-    )
-    lines = [header, "  " + "-" * (len(header) - 2)]
-    for row in rows:
-        n_kept = str(row["n_kept"])
-        if row["n_kept_random"] != row["n_kept"]:
-            n_kept += f"/{row['n_kept_random']}"
-        run_epochs = "/".join(str(e) for e in row["epochs"])
-        lines.append(
-            f"  {100 * row['pruning_rate']:5.0f}%  {100 * row['kept_fraction']:3.0f}%"
-            f"  {n_kept:>7}  {run_epochs:>6}  "
-            f"{pm(row['dlc_flexrand_mean'], row['dlc_flexrand_std']):>12}  "
-            f"{pm(row['random_mean'], row['random_std']):>12}  "
-            f"{100 * row['difference']:+5.1f}"
-        )
-    return "\n".join(lines)
-
-
-def save_plot(results, path):
-    """Save test accuracy against pruning rate, for both methods, to ``path``.
-
-    Uses :class:`matplotlib.figure.Figure` directly, so no GUI backend and no
-    global pyplot state are involved.
-
-    Parameters
-    ----------
-    results : dict
-        As returned by :func:`run_demo`.
-    path : str or path-like
-        Output file; the format follows its extension (e.g. ``.png``,
-        ``.pdf``, ``.svg``).
-    """
-    _require_matplotlib()
-    from matplotlib.figure import Figure
-
-    rows = sorted(results["rows"], key=lambda row: row["pruning_rate"])
-    rates = [row["pruning_rate"] for row in rows]
-    fig = Figure(figsize=(6, 4), layout="constrained")
-    ax = fig.add_subplot()
-    for key, label, marker in [
-        ("dlc_flexrand", f"DLC + FlexRand (split={results['split']:g})", "o"),
-        ("random", "random", "s"),
-    ]:
-        ax.errorbar(
-            rates,
-            [100 * row[f"{key}_mean"] for row in rows],
-            yerr=[100 * row[f"{key}_std"] for row in rows],
-            marker=marker,
-            capsize=4,
-            label=label,
-        )
-    ax.axhline(
-        100 * results["full_accuracy"],
-        color="gray",
-        linestyle="--",
-        label="full training split",
-    )
-    ax.set_xticks(rates, [f"{r:g}\n(keep {1 - r:.0%})" for r in rates])
-    ax.set_xlabel("pruning rate (fraction removed)")
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(
-        f"UCI digits, MNIST-pretrained CNN (mean ± std over {results['seeds']} seed(s))"
-    )
-    ax.legend()
-    fig.savefig(path, dpi=120)
