@@ -35,52 +35,11 @@ from functools import partial
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _workloads import SmallResNet
 from torch import nn
 from torch.nn.utils import prune
 
 from sklearn_dlc import DLCHardness, load_digits_cnn, to_digits_input
-
-
-class SmallResNet(nn.Module):
-    """A CIFAR-sized residual CNN (about 0.7 M parameters)."""
-
-    def __init__(self, width=32, n_classes=10):
-        super().__init__()
-
-        def block(c_in, c_out, stride):
-            return nn.Sequential(
-                nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False),
-                nn.BatchNorm2d(c_out),
-                nn.ReLU(),
-                nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False),
-                nn.BatchNorm2d(c_out),
-            )
-
-        self.stem = nn.Sequential(
-            nn.Conv2d(3, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()
-        )
-        self.blocks = nn.ModuleList(
-            [
-                block(width, width, 1),
-                block(width, 2 * width, 2),
-                block(2 * width, 4 * width, 2),
-            ]
-        )
-        self.shortcuts = nn.ModuleList(
-            [
-                nn.Identity(),
-                nn.Conv2d(width, 2 * width, 1, 2, bias=False),
-                nn.Conv2d(2 * width, 4 * width, 1, 2, bias=False),
-            ]
-        )
-        self.pool = nn.AdaptiveAvgPool2d(1)
-        self.head = nn.Linear(4 * width, n_classes)
-
-    def forward(self, x):
-        x = self.stem(x)
-        for block, shortcut in zip(self.blocks, self.shortcuts):
-            x = F.relu(block(x) + shortcut(x))
-        return self.head(self.pool(x).flatten(1))
 
 
 def workload(name, device):
