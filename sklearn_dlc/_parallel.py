@@ -537,7 +537,3 @@ class ShardedScorer:
         self.prototypes()
         results = self._map(subnets, False, "DLC ranges")
         return torch.cat([r["losses"] for r in results])
-
-    def mean_over_subnets(self, n_subnets):
-        """The fixed-K DLC score: mean loss over subnets ``0..n_subnets-1``."""
-        return _engine.mean_over_subnets(self.evaluate(range(n_subnets)))

@@ -205,27 +205,37 @@ def test_path_step():
 
 @needs_text_model
 def test_text_scoring_leaves_the_encoder_unchanged():
-    from skorch import NeuralNet
-
     from sklearn_dlc import DLCHardness
     from sklearn_dlc.demo import load_minilm
-    from sklearn_dlc.demo._text_demo import _Texts, _Tokenize
+    from sklearn_dlc.demo._text_demo import minilm_tokenizer
 
     bunch = load_banking77("test")
     texts, y = bunch.data[:60:2], bunch.target[:60:2]
     model = load_minilm(max_seq_length=8)
     before = state_copy(model)
-    net = NeuralNet(
-        module=model,
-        criterion=torch.nn.CrossEntropyLoss,
-        batch_size=16,
-        iterator_valid__collate_fn=_Tokenize(model),
-    )
-    scorer = DLCHardness(net, n_subnets=2, step=0.3).fit(_Texts(texts), y)
+    scorer = DLCHardness(
+        model, n_subnets=2, step=0.3, batch_size=16, tokenizer=minilm_tokenizer(model)
+    ).fit(texts, y)
     assert scorer.hardness_.shape == (30,)
     assert np.isfinite(scorer.hardness_).all()
     assert scorer.head_layer_ is None  # headless: prototypes on the embeddings
     assert_same_state(model, before)
+
+
+@needs_text_model
+def test_minilm_tokenizer_truncates_like_sentence_transformers():
+    from sklearn_dlc.demo import load_minilm
+    from sklearn_dlc.demo._text_demo import minilm_tokenizer
+
+    texts = list(load_banking77("test").data[:20])
+    model = load_minilm(max_seq_length=8)
+    got = minilm_tokenizer(model)(
+        texts, padding=True, truncation=True, return_tensors="pt"
+    )
+    expected = model.tokenize(texts)
+    assert got["input_ids"].shape[1] == 8
+    for key in ("input_ids", "attention_mask"):
+        assert torch.equal(got[key], expected[key])
 
 
 def test_load_minilm_errors(monkeypatch):

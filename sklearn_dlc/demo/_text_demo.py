@@ -9,6 +9,7 @@ random pruning at the same per-class budgets.
 """
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -21,8 +22,6 @@ from imblearn.pipeline import Pipeline
 from sklearn import config_context
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
-from skorch import NeuralNet
-from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from .._dlc_hardness import DLCHardness
@@ -141,27 +140,10 @@ def load_minilm(max_seq_length=32, device="cpu"):
     return model.eval()
 
 
-class _Texts(Dataset):
-    def __init__(self, texts):
-        self.texts = texts
-
-    def __len__(self):
-        return len(self.texts)
-
-    def __getitem__(self, i):
-        return self.texts[i]
-
-
-class _Tokenize:
-    """collate_fn: a list of texts -> a dict of token tensors, padded per batch."""
-
-    def __init__(self, model):
-        # sentence-transformers >= 6 calls it preprocess, older ones tokenize.
-        self.tokenize = getattr(model, "preprocess", None) or model.tokenize
-
-    def __call__(self, texts):
-        features = self.tokenize(list(texts))
-        return {k: v for k, v in features.items() if isinstance(v, torch.Tensor)}
+def minilm_tokenizer(model):
+    """The tokenizer of ``model`` for ``DLCHardness(tokenizer=...)``, truncating
+    at its ``max_seq_length`` as sentence-transformers does."""
+    return functools.partial(model.tokenizer, max_length=model.max_seq_length)
 
 
 def _check_args(
@@ -375,7 +357,7 @@ def run_text_demo(
         test = load_banking77("test")
         texts, y = _subset(train.data, train.target, n_train, 0)
         test_texts, y_test = _subset(test.data, test.target, n_test, 0)
-        # Batches of similar lengths pad little (the batches are padded each).
+        # Shortest first: the order the seeds' draws and the CV folds see.
         order = np.argsort([len(t) for t in texts], kind="stable")
         texts, y = [texts[i] for i in order], y[order]
         smallest = np.bincount(y, minlength=_N_CLASSES).min()
@@ -420,16 +402,17 @@ def run_text_demo(
         E, E_test = (np.asarray(e, dtype=np.float64) for e in embeddings)
         seconds["embed"] = time.perf_counter() - tic
 
-        net = NeuralNet(
-            module=model,
-            criterion=torch.nn.CrossEntropyLoss,
+        scorer = DLCHardness(
+            model,
+            n_subnets=n_subnets,
+            step=step,
+            tokenizer=minilm_tokenizer(model),
             batch_size=_BATCH_SIZE,
-            iterator_valid__collate_fn=_Tokenize(model),
             device=device,
+            verbose=int(progress),
         )
-        scorer = DLCHardness(net, n_subnets=n_subnets, step=step, verbose=int(progress))
         tic = time.perf_counter()
-        hardness = scorer.fit(_Texts(texts), y).hardness_
+        hardness = scorer.fit(texts, y).hardness_
         seconds["score"] = time.perf_counter() - tic
         sparsities = scorer.sparsities_
         say(
