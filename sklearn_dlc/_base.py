@@ -15,8 +15,8 @@ from skorch import NeuralNet
 from torch.utils.data import Dataset
 
 from . import _engine
+from ._engine import TextBatches
 from ._scored import attach_hardness
-from ._text import TextBatches
 
 
 def _is_constant(value):

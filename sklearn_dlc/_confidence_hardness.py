@@ -10,15 +10,13 @@ from skorch import NeuralNet
 from torch.utils.data import Dataset
 
 from . import _engine
-from ._adapter import ModelAdapter
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
 from ._docstrings import shared_parameters
-from ._losses import LogitLoss, log_probabilities
-from ._parallel import ShardedScorer
+from ._engine import LogitLoss, ModelAdapter, ShardedScorer, log_probabilities
 
 
 def uncertainty_scores(logp, target, method):

@@ -16,18 +16,22 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from . import _engine
-from ._adapter import ModelAdapter
-from ._auto import coarse_to_fine
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
 from ._docstrings import shared_parameters
-from ._losses import CallableLoss, LogitLoss, PrototypeLoss
-from ._masks import NestedMasks
-from ._parallel import ShardedScorer
-from ._text import TextBatches
+from ._engine import (
+    CallableLoss,
+    LogitLoss,
+    ModelAdapter,
+    NestedMasks,
+    PrototypeLoss,
+    ShardedScorer,
+    TextBatches,
+    coarse_to_fine,
+)
 
 
 def _state_digest(module):

@@ -15,13 +15,12 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from . import _engine
-from ._adapter import ModelAdapter
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
-from ._losses import log_probabilities
+from ._engine import ModelAdapter, log_probabilities
 
 
 def count_forgetting_events(correct):

@@ -15,10 +15,10 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from sklearn_dlc import ConfidenceHardness, DLCHardness
-from sklearn_dlc._adapter import ModelAdapter
-from sklearn_dlc._losses import PrototypeLoss
-from sklearn_dlc._masks import NestedMasks
-from sklearn_dlc._parallel import ShardedScorer, split_ranges
+from sklearn_dlc._engine._adapter import ModelAdapter
+from sklearn_dlc._engine._losses import PrototypeLoss
+from sklearn_dlc._engine._masks import NestedMasks
+from sklearn_dlc._engine._sharded import ShardedScorer, split_ranges
 
 K = 4
 STEP = 0.1

@@ -15,7 +15,7 @@ from sklearn_dlc import (
     causal_lm_loss,
     instruction_labels,
 )
-from sklearn_dlc._text import TextBatches, last_real_column
+from sklearn_dlc._engine._text import TextBatches, last_real_column
 
 VOCAB = 40
 

@@ -1,4 +1,4 @@
-"""Sharded scoring: :func:`._engine.run_pass` over contiguous ranges of the data,
+"""Sharded scoring: :func:`._pass.run_pass` over contiguous ranges of the data,
 run through joblib (torch and joblib only; nothing here knows scikit-learn).
 
 joblib's active backend decides where the ranges run: loky's local processes
@@ -31,7 +31,7 @@ import torch
 from joblib import Parallel, delayed
 from torch.utils.data import Subset
 
-from . import _engine
+from . import _pass
 from ._adapter import ModelAdapter
 
 try:  # joblib >= 1.5 depends on cloudpickle; older versions vendor it
@@ -176,7 +176,7 @@ class _Network:
                         f"{self.masked_names}."
                     )
                 masks = self.masks.bind([p for _, p in named], module=module)
-            with _engine.eval_mode(module):
+            with _pass.eval_mode(module):
                 yield adapter, masks
 
 
@@ -191,7 +191,7 @@ class _Source:
     def batches(self, start, stop, batch_size, device):
         subset = Subset(self.dataset, range(start, stop))
         kwargs = dict(self.loader_kwargs, batch_size=batch_size, shuffle=False)
-        return _engine.iterate_loader(lambda: self.loader(subset, **kwargs), device)
+        return _pass.iterate_loader(lambda: self.loader(subset, **kwargs), device)
 
 
 class _Range:
@@ -227,11 +227,11 @@ def _range_error(exc, part, owner):
 
 
 def _score_range(network, source, part, subnets, sums_only, loss_fn, settings):
-    """Run on a worker: :func:`_engine.run_pass` over one range."""
+    """Run on a worker: :func:`_pass.run_pass` over one range."""
     try:
         device = torch.device(settings["device"])
         with network.checkout(device) as (adapter, masks):
-            float_dtype = _engine.float_dtype(adapter.module)
+            float_dtype = _pass.float_dtype(adapter.module)
             batch_size = settings["batch_size"]
             if source is not None:
                 batches = source.batches(part.start, part.stop, batch_size, device)
@@ -243,16 +243,16 @@ def _score_range(network, source, part, subnets, sums_only, loss_fn, settings):
                     for t in tensors
                     if isinstance(t, torch.Tensor)
                 )
-                if _engine.fits_on_device(n_bytes, device):
-                    X = _engine.to_device(X, device)
-                batches = _engine.iterate_tensors(X, batch_size, device)
+                if _pass.fits_on_device(n_bytes, device):
+                    X = _pass.to_device(X, device)
+                batches = _pass.iterate_tensors(X, batch_size, device)
             y = part.y
             if y is not None:
                 y = _as_tensor(y, None)
                 if y.is_floating_point() and float_dtype is not None:
                     y = y.to(float_dtype)
                 y = y.to(device)
-            result = _engine.run_pass(
+            result = _pass.run_pass(
                 adapter,
                 masks,
                 subnets,
@@ -291,7 +291,7 @@ class _NullWriter:
 
 
 class ShardedScorer:
-    """:func:`_engine.run_pass` over contiguous ranges of the data, via joblib.
+    """:func:`_pass.run_pass` over contiguous ranges of the data, via joblib.
 
     Parameters
     ----------
@@ -322,7 +322,7 @@ class ShardedScorer:
     loader : (callable, dict), optional
         ``loader(dataset, **kwargs)`` makes a DataLoader (a Dataset ``X``).
     amp_dtype, check_batch :
-        As in :func:`_engine.run_pass`.
+        As in :func:`_pass.run_pass`.
     memory : joblib.Memory, optional
         Cache of range results; with ``cache_key`` (a digest of the weights
         and the parameters), finished ranges are not recomputed by a later
