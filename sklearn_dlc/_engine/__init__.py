@@ -7,6 +7,8 @@ Layers, bottom up:
 - :mod:`._masks`: nested weight masks and sparsity schedules;
 - :mod:`._losses`: per-sample losses;
 - :mod:`._text`: text batches (tokenizing, grouping by length, trimming);
+- :mod:`._data`: the one data path, X into :class:`Batches`, for in-process
+  and sharded scoring alike;
 - :mod:`._pass`: the one pass primitive, :func:`run_pass`;
 - drivers on top of it: :mod:`._auto` (``n_subnets="auto"``, coarse to fine)
   and :mod:`._sharded` (contiguous ranges through joblib).
@@ -16,6 +18,7 @@ The scikit-learn glue of the package imports from here, never the reverse.
 
 from ._adapter import ModelAdapter
 from ._auto import coarse_to_fine
+from ._data import Batches, as_tensors, is_constant
 from ._losses import (
     IGNORE_INDEX,
     CallableLoss,
@@ -27,23 +30,21 @@ from ._losses import (
 )
 from ._masks import NestedMasks
 from ._pass import (
+    LocalScorer,
     PassResult,
     eval_mode,
-    fits_on_device,
     float_dtype,
-    forward_batches,
-    iterate_loader,
-    iterate_tensors,
     mean_over_subnets,
     run_pass,
-    to_device,
 )
 from ._sharded import ShardedScorer, split_ranges
 from ._text import TextBatches
 
 __all__ = [
+    "Batches",
     "IGNORE_INDEX",
     "CallableLoss",
+    "LocalScorer",
     "LogitLoss",
     "ModelAdapter",
     "NestedMasks",
@@ -51,18 +52,15 @@ __all__ = [
     "PrototypeLoss",
     "ShardedScorer",
     "TextBatches",
+    "as_tensors",
     "causal_lm_loss",
     "coarse_to_fine",
     "eval_mode",
-    "fits_on_device",
     "float_dtype",
-    "forward_batches",
     "instruction_labels",
-    "iterate_loader",
-    "iterate_tensors",
+    "is_constant",
     "log_probabilities",
     "mean_over_subnets",
     "run_pass",
     "split_ranges",
-    "to_device",
 ]
