@@ -3,40 +3,47 @@
 ``DLCHardness`` scores every training sample by Distorting-based Learning
 Complexity (Jiang et al., ICLR 2025); ``FlexRandSampler`` keeps a randomized
 mix of easy and hard samples of every class.
+
+The public names are imported on first use, so that ``import sklearn_dlc``
+(and ``python -m sklearn_dlc --help``) stays cheap and never imports the
+demo in :mod:`sklearn_dlc.demo`.
 """
 
-from ._confidence_hardness import ConfidenceHardness
-from ._dlc_hardness import DLCHardness
-from ._engine import causal_lm_loss, instruction_labels
-from ._flexrand_sampler import FlexRandSampler
-from ._plot import HardnessDisplay, LearningPathDisplay, PruningCurveDisplay
-from ._training_hardness import TrainingDynamicsHardness
-from .demo._pretrained import (
-    DigitsCNN,
-    fine_tune,
-    load_digits_cnn,
-    load_mnist_as_digits,
-    mnist_to_digits,
-    pretrained_metadata,
-    to_digits_input,
-)
+import importlib
 
-__all__ = [
-    "ConfidenceHardness",
-    "DLCHardness",
-    "DigitsCNN",
-    "FlexRandSampler",
-    "HardnessDisplay",
-    "LearningPathDisplay",
-    "PruningCurveDisplay",
-    "TrainingDynamicsHardness",
-    "causal_lm_loss",
-    "fine_tune",
-    "instruction_labels",
-    "load_digits_cnn",
-    "load_mnist_as_digits",
-    "mnist_to_digits",
-    "pretrained_metadata",
-    "to_digits_input",
-]
+# Public name -> the module that defines it.
+_MODULES = {
+    "ConfidenceHardness": "._confidence_hardness",
+    "DLCHardness": "._dlc_hardness",
+    "FlexRandSampler": "._flexrand_sampler",
+    "HardnessDisplay": "._plot",
+    "LearningPathDisplay": "._plot",
+    "PruningCurveDisplay": "._plot",
+    "TrainingDynamicsHardness": "._training_hardness",
+    "causal_lm_loss": "._engine",
+    "instruction_labels": "._engine",
+    # The digits network of the demo, kept here for the documentation's sake.
+    "DigitsCNN": ".demo._pretrained",
+    "fine_tune": ".demo._pretrained",
+    "load_digits_cnn": ".demo._pretrained",
+    "load_mnist_as_digits": ".demo._pretrained",
+    "mnist_to_digits": ".demo._pretrained",
+    "pretrained_metadata": ".demo._pretrained",
+    "to_digits_input": ".demo._pretrained",
+}
+
+__all__ = sorted(_MODULES)
 __version__ = "0.1.0.dev0"
+
+
+def __getattr__(name):
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,8 +1,11 @@
 """The engine's layering, read from the source: no scikit-learn below the glue."""
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import sklearn_dlc
 
@@ -40,3 +43,49 @@ def test_imports_of_sees_every_kind(tmp_path):
         "import sklearn.base\nfrom .. import x\ndef f():\n    from skorch import N\n"
     )
     assert list(imports_of(source)) == [("sklearn", 0, 1), ("", 2, 2), ("skorch", 0, 4)]
+
+
+def _modules_after(code):
+    """Names in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    probe = f"import sys\n{code}\nprint('\\n'.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return set(done.stdout.split())
+
+
+def test_import_leaves_the_demo_out():
+    loaded = _modules_after(
+        "import sklearn_dlc\n"
+        "from sklearn_dlc import (ConfidenceHardness, DLCHardness,"
+        " FlexRandSampler, TrainingDynamicsHardness, causal_lm_loss)"
+    )
+    assert "sklearn_dlc._dlc_hardness" in loaded
+    assert not [m for m in loaded if m.startswith("sklearn_dlc.demo")]
+
+
+def test_version_and_help_import_no_scikit_learn():
+    for flag in ("--version", "--help"):
+        loaded = _modules_after(
+            "import contextlib, io, runpy\n"
+            f"sys.argv = ['sklearn_dlc', {flag!r}]\n"
+            "with contextlib.suppress(SystemExit), "
+            "contextlib.redirect_stdout(io.StringIO()):\n"
+            "    runpy.run_module('sklearn_dlc', run_name='__main__')"
+        )
+        assert "sklearn_dlc.demo._cli" in loaded
+        heavy = {"sklearn", "imblearn", "skorch", "sklearn_dlc.demo._text_demo"}
+        assert not heavy & loaded, heavy & loaded
+
+
+def test_demo_names_stay_reachable():
+    import sklearn_dlc.demo
+
+    for name in sklearn_dlc.__all__:
+        assert getattr(sklearn_dlc, name) is not None
+    for name in sklearn_dlc.demo.__all__:
+        assert callable(getattr(sklearn_dlc.demo, name))
+    assert sklearn_dlc.load_digits_cnn is sklearn_dlc.demo.load_digits_cnn
+    assert set(sklearn_dlc.__all__) <= set(dir(sklearn_dlc))
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        sklearn_dlc.nope  # noqa: B018

@@ -4,31 +4,38 @@ An application of the library, not part of its core. ``python -m sklearn_dlc
 demo`` runs :func:`run_text_demo` (a sentence encoder pre-trained on a large
 corpus, BANKING77 intents); ``python -m sklearn_dlc demo --digits`` runs
 :func:`run_digits_demo` (a small CNN pre-trained on MNIST, UCI digits).
+Names are imported on first use (the text demo needs scikit-learn's model
+selection and imbalanced-learn; the command line needs neither to answer
+``--help``).
 """
 
-from ._banking77 import load_banking77
-from ._digits_demo import run_digits_demo
-from ._pretrained import (
-    DigitsCNN,
-    fine_tune,
-    load_digits_cnn,
-    load_mnist_as_digits,
-    mnist_to_digits,
-    pretrained_metadata,
-    to_digits_input,
-)
-from ._text_demo import load_minilm, run_text_demo
+import importlib
 
-__all__ = [
-    "DigitsCNN",
-    "fine_tune",
-    "load_banking77",
-    "load_digits_cnn",
-    "load_minilm",
-    "load_mnist_as_digits",
-    "mnist_to_digits",
-    "pretrained_metadata",
-    "run_digits_demo",
-    "run_text_demo",
-    "to_digits_input",
-]
+_MODULES = {
+    "DigitsCNN": "._pretrained",
+    "fine_tune": "._pretrained",
+    "load_banking77": "._banking77",
+    "load_digits_cnn": "._pretrained",
+    "load_minilm": "._text_demo",
+    "load_mnist_as_digits": "._pretrained",
+    "mnist_to_digits": "._pretrained",
+    "pretrained_metadata": "._pretrained",
+    "run_digits_demo": "._digits_demo",
+    "run_text_demo": "._text_demo",
+    "to_digits_input": "._pretrained",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name):
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
