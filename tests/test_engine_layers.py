@@ -89,3 +89,28 @@ def test_demo_names_stay_reachable():
     assert set(sklearn_dlc.__all__) <= set(dir(sklearn_dlc))
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         sklearn_dlc.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("head", ["prototype", "model"])
+def test_pass_buffer_flushes_give_the_same_scores(monkeypatch, head):
+    """Losses computed in many small flushes equal those of one flush (up to
+    the last bits of float64 distance kernels run on other shapes)."""
+    import numpy as np
+    import torch
+    from conftest import TinyCNN
+
+    import sklearn_dlc._engine._pass as pass_module
+    from sklearn_dlc import DLCHardness
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(70, 1, 8, 8).astype(np.float32)
+    y = np.arange(70) % 10
+    torch.manual_seed(0)
+    net = TinyCNN().eval()
+    kw = dict(n_subnets=3, step=0.1, batch_size=16, head=head)
+    whole = DLCHardness(net, **kw).fit(X, y).hardness_
+    # 40 elements hold 2 or 4 rows: flushes inside every pass, and batches
+    # wider than the buffer.
+    monkeypatch.setattr(pass_module, "_PENDING_ELEMENTS", 40)
+    pieces = DLCHardness(net, **kw).fit(X, y).hardness_
+    np.testing.assert_allclose(pieces, whole, rtol=1e-9, atol=0)

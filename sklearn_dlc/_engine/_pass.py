@@ -152,9 +152,10 @@ def run_pass(
         losses = torch.empty(shape, dtype=acc_dtype, device=device)
     result = PassResult(losses)
 
-    def flush(j, start, pending):
-        rows = torch.cat(pending) if len(pending) > 1 else pending[0]
-        stop = start + len(rows)
+    buffer = None
+
+    def flush(j, start, stop):
+        rows = buffer[start - offset : stop - offset]
         losses[start:stop, j] = loss_fn.scores(rows, y[start:stop]).to(acc_dtype)
 
     order = enumerate(subnets)
@@ -166,8 +167,10 @@ def run_pass(
             dense = j == 0 and needs_dense
             # Small per-sample losses are computed for many batches at once:
             # per-batch loss kernels would cost as much as the forward pass
-            # of a small network on a GPU.
-            pending, pending_start, pending_size = [], 0, 0
+            # of a small network on a GPU. What they need is copied into one
+            # buffer: no concatenation, and no small tensors kept alive between
+            # the forward passes' large temporaries.
+            pending_start = pending_stop = offset = 0
             for start, stop, output in forward_batches(
                 adapter,
                 data,
@@ -184,25 +187,32 @@ def run_pass(
                     yb = y[start:stop] if y is not None else None
                     losses[start:stop, j] = loss_fn.scores(output, yb).to(acc_dtype)
                     continue
-                if not pending:
-                    pending_start = start
-                pending.append(kept)
-                pending_size += kept.numel()
-                if not dense and pending_size >= _PENDING_ELEMENTS:
-                    flush(j, pending_start, pending)
-                    pending, pending_size = [], 0
+                if buffer is None:
+                    width = kept[0].numel() if len(kept) else 1
+                    cap = n_samples if dense else max(_PENDING_ELEMENTS // width, 1)
+                    buffer = kept.new_empty((max(cap, len(kept)), *kept.shape[1:]))
+                if stop - offset > len(buffer):
+                    if pending_stop > pending_start:
+                        flush(j, pending_start, pending_stop)
+                    pending_start = offset = start
+                    if stop - start > len(buffer):
+                        buffer = kept.new_empty(kept.shape)
+                buffer[start - offset : stop - offset] = kept
+                pending_stop = stop
             if dense:
-                features = torch.cat(pending)
+                features = buffer[:n_samples]
                 result.sums, result.counts = class_sums(features, y, loss_fn.n_classes)
                 if sums_only:
                     return result
                 loss_fn.set_prototypes(result.sums, result.counts)
                 rows = max(1, _PENDING_ELEMENTS // max(features.shape[1], 1))
                 for start in range(0, n_samples, rows):
-                    flush(j, start, [features[start : start + rows]])
+                    flush(j, start, min(start + rows, n_samples))
                 del features
-            elif pending:
-                flush(j, pending_start, pending)
+                buffer = None
+            elif pending_stop > pending_start:
+                flush(j, pending_start, pending_stop)
+                offset = pending_start = pending_stop = 0
     result.losses = data.restore(losses).cpu().double()
     return result
 
