@@ -9,7 +9,7 @@ The public names are imported on first use, so that ``import sklearn_dlc``
 demo in :mod:`sklearn_dlc.demo`.
 """
 
-import importlib
+from ._lazy import lazy_names
 
 # Public name -> the module that defines it.
 _MODULES = {
@@ -35,15 +35,4 @@ _MODULES = {
 __all__ = sorted(_MODULES)
 __version__ = "0.1.0.dev0"
 
-
-def __getattr__(name):
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _MODULES)

@@ -9,7 +9,7 @@ selection and imbalanced-learn; the command line needs neither to answer
 ``--help``).
 """
 
-import importlib
+from .._lazy import lazy_names
 
 _MODULES = {
     "DigitsCNN": "._pretrained",
@@ -27,15 +27,4 @@ _MODULES = {
 
 __all__ = sorted(_MODULES)
 
-
-def __getattr__(name):
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _MODULES)
