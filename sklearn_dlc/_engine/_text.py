@@ -7,10 +7,10 @@ Two things make scoring text cheaper without changing a score:
 - tokenized samples are grouped by length (longest first) and the trailing
   columns that are padding in every row of a batch are cut off.
 
-Grouping permutes the samples. :func:`run_pass` knows nothing of it: the
-data and the targets are given to it in grouped order (:meth:`TextBatches.targets`)
-and the per-sample losses it returns are put back in the original order
-(:meth:`TextBatches.restore`).
+Grouping permutes the samples: :class:`~._data.Batches` gives the data and
+the targets to :func:`~._pass.run_pass` in grouped order
+(:meth:`TextBatches.targets`), and the per-sample losses go back to the
+original order (:meth:`TextBatches.restore`) before ``run_pass`` returns.
 """
 
 from collections.abc import Mapping
