@@ -238,6 +238,9 @@ class HardnessDisplay:
             Passed to :meth:`matplotlib.axes.Axes.scatter` (``kind="box"``) or
             :meth:`matplotlib.axes.Axes.hist` (``kind="hist"``) for the kept
             samples.
+            In every ``*_kwargs``, matplotlib aliases (``c``, ``lw``, ``ec``, ...)
+            replace the defaults they stand for; an alias with its full name
+            raises a TypeError.
 
         Returns
         -------

@@ -173,6 +173,9 @@ class LearningPathDisplay:
             Passed to :meth:`matplotlib.axes.Axes.plot` for every curve.
         fill_between_kwargs : dict, default=None
             Passed to :meth:`matplotlib.axes.Axes.fill_between` for every band.
+            In every ``*_kwargs``, matplotlib aliases (``c``, ``lw``, ``ec``, ...)
+            replace the defaults they stand for; an alias with its full name
+            raises a TypeError.
 
         Returns
         -------

@@ -217,6 +217,9 @@ default="fill_between"
             Passed to :meth:`matplotlib.axes.Axes.fill_between`.
         errorbar_kwargs : dict, default=None
             Passed to :meth:`matplotlib.axes.Axes.errorbar`.
+            In every ``*_kwargs``, matplotlib aliases (``c``, ``lw``, ``ec``, ...)
+            replace the defaults they stand for; an alias with its full name
+            raises a TypeError.
 
         Returns
         -------
