@@ -702,3 +702,130 @@ def test_pruning_curve_init_errors_and_ax_reuse():
     assert display.ax_ is ax and display.figure_ is fig
     assert display.fill_between_ is None  # no std given
     assert legend_texts(ax) == ["a"]
+
+
+# -- matplotlib aliases in *_kwargs, matplotlib checks ---------------------------
+
+
+@pytest.fixture
+def fitted(scores):
+    """A duck-typed fitted scorer and sampler over ``scores``."""
+    y, hardness, kept = scores
+    return y, FittedScorer(hardness_=hardness), FittedScorer(sample_indices_=kept)
+
+
+def test_hardness_box_kept_kwargs_alias(fitted):
+    y, scorer, sampler = fitted
+    display = HardnessDisplay.from_estimator(
+        scorer, y, sampler=sampler, kept_kwargs={"c": "k"}
+    )
+    assert len(display.kept_) == 3
+    for dots in display.kept_:
+        np.testing.assert_allclose(dots.get_facecolor(), [[0, 0, 0, 0.8]])
+
+
+@pytest.mark.parametrize("y_is_none", [False, True])
+def test_hardness_hist_kept_kwargs_alias(fitted, y_is_none):
+    y, scorer, sampler = fitted
+    display = HardnessDisplay.from_estimator(
+        scorer,
+        None if y_is_none else y,
+        sampler=sampler,
+        kind="hist",
+        kept_kwargs={"lw": 1},
+        hist_kwargs={"ec": "k"},
+    )
+    kept = [p for patches in display.kept_ for p in patches]
+    drawn = [p for patches in display.patches_ for p in patches]
+    assert kept and drawn
+    assert {p.get_linewidth() for p in kept} == {1.0}
+    assert {tuple(p.get_edgecolor()[:3]) for p in drawn} == {(0.0, 0.0, 0.0)}
+
+
+def test_learning_path_line_kwargs_alias():
+    rng = np.random.default_rng(0)
+    sparsities = np.linspace(0, 0.5, 6)
+    scorer = FittedScorer(
+        hardness_=rng.uniform(size=40),
+        sparsities_=sparsities,
+        subnet_scores_=rng.uniform(size=(40, 6)) + sparsities,
+    )
+    display = LearningPathDisplay.from_estimator(
+        scorer, n_groups=2, band="std", line_kwargs={"lw": 1}
+    )
+    assert [line.get_linewidth() for line in display.lines_] == [1.0, 1.0]
+    assert len(display.fill_between_) == 2
+
+
+def test_pruning_curve_fill_between_kwargs_alias(results):
+    kept, score, strategy, _ = results
+    display = PruningCurveDisplay.from_results(
+        kept, score, strategy=strategy, fill_between_kwargs={"lw": 1}
+    )
+    assert len(display.fill_between_) == 2
+    for band in display.fill_between_:
+        np.testing.assert_array_equal(band.get_linewidth(), [1.0])
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"lw": 1, "linewidth": 2}, {"c": "k", "color": "r"}]
+)
+def test_alias_with_its_full_name_raises(results, kwargs):
+    kept, score, strategy, _ = results
+    with pytest.raises(TypeError, match="aliases of one another"):
+        PruningCurveDisplay.from_results(
+            kept, score, strategy=strategy, line_kwargs=kwargs
+        )
+
+
+def test_hardness_from_estimator_goes_through_from_predictions(
+    fitted, scores, monkeypatch
+):
+    y, scorer, sampler = fitted
+    calls = []
+    original = HardnessDisplay.from_predictions.__func__
+
+    def spy(cls, *args, **kwargs):
+        calls.append((args, kwargs))
+        return original(cls, *args, **kwargs)
+
+    monkeypatch.setattr(HardnessDisplay, "from_predictions", classmethod(spy))
+    display = HardnessDisplay.from_estimator(scorer, y, sampler=sampler, kind="hist")
+    ((args, kwargs),) = calls
+    assert args[0] is y and args[1] is scorer.hardness_
+    assert kwargs["kept_indices"] is sampler.sample_indices_
+    assert kwargs["hardness_name"] == "hardness (FittedScorer)"
+    assert kwargs["kind"] == "hist"
+    assert display.bins_ is not None
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        (
+            "HardnessDisplay.from_estimator",
+            lambda y, h, k: HardnessDisplay.from_estimator(
+                FittedScorer(hardness_=h), y
+            ),
+        ),
+        (
+            "HardnessDisplay.from_predictions",
+            lambda y, h, k: HardnessDisplay.from_predictions(y, h),
+        ),
+        ("HardnessDisplay.plot", lambda y, h, k: HardnessDisplay(h, y=y).plot()),
+        (
+            "LearningPathDisplay.from_predictions",
+            lambda y, h, k: LearningPathDisplay.from_predictions(
+                np.ones((len(h), 2)), [0.0, 0.1]
+            ),
+        ),
+        (
+            "PruningCurveDisplay.from_results",
+            lambda y, h, k: PruningCurveDisplay.from_results([0.1, 0.5], [0.8, 0.9]),
+        ),
+    ],
+)
+def test_without_matplotlib(scores, monkeypatch, name, call):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=rf"^{name} requires matplotlib"):
+        call(*scores)

@@ -9,9 +9,11 @@ from ._utils import (
     check_fitted,
     check_int,
     check_kwargs,
+    check_matplotlib_support,
     check_option,
     check_scores,
     get_axes,
+    style_kwargs,
     to_numpy,
 )
 
@@ -236,12 +238,16 @@ class HardnessDisplay:
             Passed to :meth:`matplotlib.axes.Axes.scatter` (``kind="box"``) or
             :meth:`matplotlib.axes.Axes.hist` (``kind="hist"``) for the kept
             samples.
+            In every ``*_kwargs``, matplotlib aliases (``c``, ``lw``, ``ec``, ...)
+            replace the defaults they stand for; an alias with its full name
+            raises a TypeError.
 
         Returns
         -------
         display : HardnessDisplay
             Object that stores computed values.
         """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         check_option("kind", kind, ("box", "hist"))
         if not isinstance(density, (bool, np.bool_)):
             raise TypeError(f"density must be a bool, got {type(density).__name__}.")
@@ -269,7 +275,7 @@ class HardnessDisplay:
                 stacklevel=2,
             )
 
-        ax, fig = get_axes(ax, f"{type(self).__name__}.plot")
+        ax, fig = get_axes(ax)
         self.boxes_ = self.patches_ = self.kept_ = self.bins_ = None
         members = [y == c for c in chosen]
         labels = ["all samples"] if single else [str(c) for c in chosen]
@@ -322,14 +328,15 @@ class HardnessDisplay:
             style["orientation"] = "horizontal"
         else:  # pragma: no cover - older matplotlib
             style["vert"] = False
-        style.update(box_kwargs)
+        style = style_kwargs(style, box_kwargs)
         self.boxes_ = ax.boxplot([hardness[m] for m in members], **style)
         ax.set_yticks(positions, labels)
         if kept_mask is None:
             return
         rng = np.random.default_rng(0)
-        kept_style = {"s": 9, "color": "C3", "alpha": 0.8, "zorder": 3}
-        kept_style.update(kept_kwargs)
+        kept_style = style_kwargs(
+            {"s": 9, "color": "C3", "alpha": 0.8, "zorder": 3}, kept_kwargs
+        )
         self.kept_ = []
         for i, (pos, m) in enumerate(zip(positions, members)):
             values = hardness[m & kept_mask]
@@ -370,7 +377,7 @@ class HardnessDisplay:
                 "alpha": 1.0 if single else 0.5,
                 "label": label,
             }
-            style.update(hist_kwargs)
+            style = style_kwargs(style, hist_kwargs)
             *_, patches = ax.hist(
                 hardness[m], bins=self.bins_, density=density, **style
             )
@@ -385,7 +392,7 @@ class HardnessDisplay:
                 # class, so that the classes stay apart.
                 style = {"histtype": "step", "color": f"C{i}", "linewidth": 2}
                 style["label"] = f"{label}, kept"
-            style.update(kept_kwargs)
+            style = style_kwargs(style, kept_kwargs)
             *_, patches = ax.hist(
                 hardness[m & kept_mask], bins=self.bins_, density=density, **style
             )
@@ -444,6 +451,7 @@ class HardnessDisplay:
         -------
         display : HardnessDisplay
         """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_fitted(scorer, ["hardness_"])
         hardness = scorer.hardness_
         kept_indices = None
@@ -458,15 +466,16 @@ class HardnessDisplay:
             kept_indices = sampler.sample_indices_
         if hardness_name is None:
             hardness_name = f"hardness ({type(scorer).__name__})"
-        display = cls(
-            hardness, y=y, kept_indices=kept_indices, hardness_name=hardness_name
-        )
-        return display.plot(
-            ax,
+        return cls.from_predictions(
+            y,
+            hardness,
+            kept_indices=kept_indices,
+            ax=ax,
             kind=kind,
             classes=classes,
             bins=bins,
             density=density,
+            hardness_name=hardness_name,
             box_kwargs=box_kwargs,
             hist_kwargs=hist_kwargs,
             kept_kwargs=kept_kwargs,
@@ -531,6 +540,7 @@ class HardnessDisplay:
         >>> [text.get_text() for text in display.ax_.get_legend().get_texts()]
         ['clean', 'noisy']
         """
+        check_matplotlib_support(f"{cls.__name__}.from_predictions")
         display = cls(
             hardness, y=y, kept_indices=kept_indices, hardness_name=hardness_name
         )

@@ -6,9 +6,11 @@ from ._utils import (
     check_fitted,
     check_int,
     check_kwargs,
+    check_matplotlib_support,
     check_option,
     check_scores,
     get_axes,
+    style_kwargs,
     to_numpy,
 )
 
@@ -171,27 +173,34 @@ class LearningPathDisplay:
             Passed to :meth:`matplotlib.axes.Axes.plot` for every curve.
         fill_between_kwargs : dict, default=None
             Passed to :meth:`matplotlib.axes.Axes.fill_between` for every band.
+            In every ``*_kwargs``, matplotlib aliases (``c``, ``lw``, ``ec``, ...)
+            replace the defaults they stand for; an alias with its full name
+            raises a TypeError.
 
         Returns
         -------
         display : LearningPathDisplay
             Object that stores computed values.
         """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         line_kwargs = check_kwargs("line_kwargs", line_kwargs)
         fill_between_kwargs = check_kwargs("fill_between_kwargs", fill_between_kwargs)
         sparsities, curves, lower, upper, labels = self._validate()
-        ax, fig = get_axes(ax, f"{type(self).__name__}.plot")
+        ax, fig = get_axes(ax)
         colors = _group_colors(len(curves))
         self.lines_ = []
         self.fill_between_ = None if lower is None else []
         for g, (curve, label) in enumerate(zip(curves, labels)):
-            style = {"color": colors[g], "linewidth": 2, "label": label}
-            style.update(line_kwargs)
+            style = style_kwargs(
+                {"color": colors[g], "linewidth": 2, "label": label}, line_kwargs
+            )
             (line,) = ax.plot(sparsities, curve, **style)
             self.lines_.append(line)
             if lower is not None:
-                band_style = {"color": line.get_color(), "alpha": 0.2, "linewidth": 0}
-                band_style.update(fill_between_kwargs)
+                band_style = style_kwargs(
+                    {"color": line.get_color(), "alpha": 0.2, "linewidth": 0},
+                    fill_between_kwargs,
+                )
                 self.fill_between_.append(
                     ax.fill_between(sparsities, lower[g], upper[g], **band_style)
                 )
@@ -246,6 +255,7 @@ class LearningPathDisplay:
         -------
         display : LearningPathDisplay
         """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_fitted(scorer, ["hardness_", "sparsities_"])
         if getattr(scorer, "subnet_scores_", None) is None:
             raise ValueError(
@@ -329,6 +339,7 @@ class LearningPathDisplay:
         >>> len(display.lines_), len(display.fill_between_)
         (2, 2)
         """
+        check_matplotlib_support(f"{cls.__name__}.from_predictions")
         scores = check_scores("subnet_scores", subnet_scores, ndim=2)
         sparsities = check_scores("sparsities", sparsities)
         if scores.shape[1] != len(sparsities):

@@ -4,9 +4,11 @@ import numpy as np
 
 from ._utils import (
     check_kwargs,
+    check_matplotlib_support,
     check_option,
     get_axes,
     short_param,
+    style_kwargs,
     to_numpy,
     unique_in_order,
 )
@@ -215,12 +217,16 @@ default="fill_between"
             Passed to :meth:`matplotlib.axes.Axes.fill_between`.
         errorbar_kwargs : dict, default=None
             Passed to :meth:`matplotlib.axes.Axes.errorbar`.
+            In every ``*_kwargs``, matplotlib aliases (``c``, ``lw``, ``ec``, ...)
+            replace the defaults they stand for; an alias with its full name
+            raises a TypeError.
 
         Returns
         -------
         display : PruningCurveDisplay
             Object that stores computed values.
         """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
         if std_display_style is not None:
             check_option(
                 "std_display_style", std_display_style, ("fill_between", "errorbar")
@@ -231,7 +237,7 @@ default="fill_between"
         xs, means, stds = self._validate()
         if stds is None:
             std_display_style = None
-        ax, fig = get_axes(ax, f"{type(self).__name__}.plot")
+        ax, fig = get_axes(ax)
         labels = self.labels if self.labels is not None else [None] * len(xs)
         self.lines_, self.fill_between_, self.errorbar_ = [], None, None
         if std_display_style == "fill_between":
@@ -241,19 +247,21 @@ default="fill_between"
         for i, (x, mean, label) in enumerate(zip(xs, means, labels)):
             label = None if label is None else str(label)
             if std_display_style == "errorbar":
-                style = {"marker": "o", "capsize": 3, "label": label}
-                style.update(errorbar_kwargs)
+                style = style_kwargs(
+                    {"marker": "o", "capsize": 3, "label": label}, errorbar_kwargs
+                )
                 container = ax.errorbar(x, mean, yerr=stds[i], **style)
                 self.errorbar_.append(container)
                 self.lines_.append(container.lines[0])
                 continue
-            style = {"marker": "o", "label": label}
-            style.update(line_kwargs)
+            style = style_kwargs({"marker": "o", "label": label}, line_kwargs)
             (line,) = ax.plot(x, mean, **style)
             self.lines_.append(line)
             if std_display_style == "fill_between":
-                band = {"color": line.get_color(), "alpha": 0.2, "linewidth": 0}
-                band.update(fill_between_kwargs)
+                band = style_kwargs(
+                    {"color": line.get_color(), "alpha": 0.2, "linewidth": 0},
+                    fill_between_kwargs,
+                )
                 self.fill_between_.append(
                     ax.fill_between(x, mean - stds[i], mean + stds[i], **band)
                 )
@@ -327,6 +335,7 @@ default="fill_between"
             be ambiguous. Group by one of these parameters or keep one
             candidate per value.
         """
+        check_matplotlib_support(f"{cls.__name__}.from_cv_results")
         if not isinstance(param, str):
             raise TypeError(f"param must be a str, got {type(param).__name__}.")
         if group_by is not None and not isinstance(group_by, str):
@@ -494,6 +503,7 @@ default="fill_between"
         >>> [line.get_label() for line in display.lines_]
         ['flexrand', 'random']
         """
+        check_matplotlib_support(f"{cls.__name__}.from_results")
         kept_fraction = _column(data, kept_fraction, "kept_fraction")
         score = _column(data, score, "score")
         x = _numbers("kept_fraction", kept_fraction)

@@ -1,26 +1,24 @@
-"""Helpers shared by the Display classes (no matplotlib import at module level)."""
+"""Helpers shared by the Display classes (no matplotlib import at module level).
+
+scikit-learn's own Display helpers are imported here, and only here:
+``check_matplotlib_support`` and ``_validate_style_kwargs`` (both private in
+scikit-learn, present since 1.5).
+"""
 
 from numbers import Integral
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._optional_dependencies import check_matplotlib_support  # noqa: F401
+from sklearn.utils._plotting import _validate_style_kwargs
 from sklearn.utils.validation import check_is_fitted
 
 
-def check_matplotlib_support(caller_name):
-    """Import matplotlib, or raise an ImportError naming ``caller_name``."""
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as e:  # pragma: no cover - matplotlib is a test dependency
-        raise ImportError(
-            f"{caller_name} requires matplotlib. You can install matplotlib with "
-            "`pip install matplotlib`."
-        ) from e
+def get_axes(ax):
+    """``(ax, figure)``: a new figure and axes when ``ax`` is None.
 
-
-def get_axes(ax, caller_name):
-    """``(ax, figure)``: a new figure and axes when ``ax`` is None."""
-    check_matplotlib_support(caller_name)
+    Callers check matplotlib first, with :func:`check_matplotlib_support`.
+    """
     import matplotlib.pyplot as plt
     from matplotlib.axes import Axes
 
@@ -55,6 +53,16 @@ def check_kwargs(name, value):
     if not isinstance(value, dict):
         raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}.")
     return dict(value)
+
+
+def style_kwargs(default, user):
+    """``default`` updated with ``user``, matplotlib aliases resolved.
+
+    A user's ``lw`` replaces a default ``linewidth`` (and ``c`` a ``color``)
+    instead of reaching matplotlib next to it, which raises; giving both an
+    alias and its full name raises a TypeError.
+    """
+    return _validate_style_kwargs(default, user)
 
 
 def check_option(name, value, options):
