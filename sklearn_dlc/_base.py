@@ -259,7 +259,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 t = t.to(float_dtype)
             return t
 
-        if isinstance(X, dict):
+        if isinstance(X, Mapping):
             return {k: convert(v) for k, v in X.items()}
         return convert(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
 
@@ -295,13 +295,13 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             check_batch = _check_finite_batch
         else:
             X_t = self._to_tensor(X, float_dtype)
-            tensors = X_t.values() if isinstance(X_t, dict) else [X_t]
+            tensors = X_t.values() if isinstance(X_t, Mapping) else [X_t]
             tensors = [t for t in tensors if isinstance(t, torch.Tensor)]
             n_bytes = sum(t.element_size() * t.numel() for t in tensors)
             if device.type == "cuda" and _engine.fits_on_device(n_bytes, device):
                 X_t = _engine.to_device(X_t, device)
             batches = None
-            if trim_padding and isinstance(X_t, dict):
+            if trim_padding and isinstance(X_t, Mapping):
                 batches = TextBatches(X_t, batch_size, device, y=y)
             if batches is None or batches.order is None:
                 batches = _engine.iterate_tensors(X_t, batch_size, device)
@@ -323,7 +323,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "hardness_")
         validated = self._validate_X(X, reset=False)
-        if isinstance(X, (np.ndarray, torch.Tensor, Mapping, Dataset)) or hasattr(
+        if isinstance(X, (np.ndarray, torch.Tensor, Mapping, Dataset, list)) or hasattr(
             X, "iloc"
         ):
             return X
