@@ -17,6 +17,7 @@ from torch.utils.data import Dataset
 from . import _engine
 from ._scored import attach_hardness
 from ._text import TextBatches
+from ._threads import warn_if_cores_busy
 
 
 def _is_constant(value):
@@ -196,6 +197,8 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """Resolve net, module and device, validate X; count its samples."""
         net, module = self._skorch_net()
         device = self._resolve_device(net, module)
+        if device.type == "cpu":
+            warn_if_cores_busy(type(self).__name__)
         X = self._validate_X(X, reset=True)
         n_samples = _n_samples(X)
         if n_samples < 1:
