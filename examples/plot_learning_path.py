@@ -20,6 +20,7 @@ the paper's text.
 # losses behind the mean.
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 from scipy.stats import spearmanr
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
@@ -30,6 +31,8 @@ from sklearn_dlc import (
     load_digits_cnn,
     to_digits_input,
 )
+
+torch.set_num_threads(1)  # small networks on busy CPUs: user guide, Threads
 
 X, y = load_digits(return_X_y=True)
 X = to_digits_input(X)

@@ -190,7 +190,11 @@ class DLCHardness(BaseHardness):
         thread of the Dask cluster). 1 scores in this process. See
         :doc:`/cluster`: results equal ``n_jobs=1`` up to float rounding; the
         prototype head costs one more dense pass; a Dataset ``X`` must
-        pickle; ``device="cuda"`` is each worker's own GPU.
+        pickle; ``device="cuda"`` is each worker's own GPU. Starting the
+        workers (new processes that import torch) and sending them the
+        network cost seconds per fit, more than a small network takes to
+        score a small dataset in this process: shard when one process would
+        take minutes.
     store_subnet_scores : bool, default=False
         Keep the matrix of per-subnet scores in ``subnet_scores_``: one
         column per evaluated subnet (all of them unless
