@@ -134,7 +134,7 @@ def one(model, variant):
                     else:
                         module(torch.as_tensor(X[s : s + bs]))
     else:
-        import sklearn_dlc._masks as M
+        import sklearn_dlc._engine._masks as M
         from sklearn_dlc import DLCHardness
 
         if variant == "per_access":

@@ -71,7 +71,7 @@ from sklearn_dlc import (  # noqa: E402
     load_digits_cnn,
     to_digits_input,
 )
-from sklearn_dlc._auto import coarse_to_fine  # noqa: E402
+from sklearn_dlc._engine._auto import coarse_to_fine  # noqa: E402
 
 STEP = 0.02
 K_REF = 50

@@ -7,8 +7,8 @@ mix of easy and hard samples of every class.
 
 from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
+from ._engine import causal_lm_loss, instruction_labels
 from ._flexrand_sampler import FlexRandSampler
-from ._losses import causal_lm_loss, instruction_labels
 from ._plot import HardnessDisplay, LearningPathDisplay, PruningCurveDisplay
 from ._training_hardness import TrainingDynamicsHardness
 from .demo._pretrained import (

@@ -1,11 +1,11 @@
 """Shared scikit-learn glue of the hardness scorers: nets, devices, data."""
 
 import copy
-import warnings
 from collections.abc import Mapping
 
 import numpy as np
 import torch
+from joblib import effective_n_jobs
 from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -14,21 +14,14 @@ from sklearn_compat.utils.validation import validate_data
 from skorch import NeuralNet
 from torch.utils.data import Dataset
 
-from . import _engine
+from ._engine import Batches, LocalScorer, ShardedScorer, is_constant
 from ._scored import attach_hardness
-from ._text import TextBatches
 from ._threads import warn_if_cores_busy
-
-
-def _is_constant(value):
-    """A str entry of a dict input (sentence-transformers' ``modality``) is
-    passed to every batch as it is, not split into rows."""
-    return isinstance(value, str)
 
 
 def _n_samples(X):
     if isinstance(X, Mapping):
-        lengths = {k: len(v) for k, v in X.items() if not _is_constant(v)}
+        lengths = {k: len(v) for k, v in X.items() if not is_constant(v)}
         if not lengths or len(set(lengths.values())) != 1:
             raise ValueError(
                 "X as a dict must map names to arrays that all have n_samples "
@@ -67,12 +60,6 @@ def _validate_texts(X):
 def _check_finite_tensor(t):
     if t.is_floating_point() and not torch.isfinite(t).all():
         raise ValueError("Input X contains NaN or infinity.")
-
-
-def _check_finite_batch(xb):
-    for t in xb.values() if isinstance(xb, Mapping) else [xb]:
-        if isinstance(t, torch.Tensor):
-            _check_finite_tensor(t)
 
 
 def net_class_indices(y, net):
@@ -229,7 +216,7 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             _n_samples(X)
             out = {}
             for key, value in X.items():
-                if _is_constant(value):
+                if is_constant(value):
                     out[key] = value
                     continue
                 value = torch.as_tensor(
@@ -247,69 +234,84 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ensure_all_finite=True,
         )
 
-    def _to_tensor(self, X, float_dtype):
-        def convert(a):
-            if _is_constant(a):
-                return a
-            if isinstance(a, torch.Tensor):
-                t = a
-            else:
-                with warnings.catch_warnings():
-                    # Read-only arrays (memmaps) are fine: nothing writes to X.
-                    warnings.filterwarnings("ignore", "The given NumPy array")
-                    t = torch.from_numpy(np.ascontiguousarray(a))
-            if t.is_floating_point() and float_dtype is not None:
-                t = t.to(float_dtype)
-            return t
-
-        if isinstance(X, Mapping):
-            return {k: convert(v) for k, v in X.items()}
-        return convert(np.asarray(X) if not isinstance(X, torch.Tensor) else X)
-
-    def _make_batches(
-        self, X, net, device, float_dtype, batch_size, *, trim_padding=False, y=None
-    ):
-        """Return ``(batches, check_batch)`` for ``_engine.run_pass``.
+    def _batches(self, X, y, net, device, float_dtype, *, trim_padding=False):
+        """X and its targets ``y`` as :class:`~._engine.Batches`, the one data
+        path of in-process and sharded scoring.
 
         In-memory data is batched by slicing, much cheaper than skorch's
         sample-by-sample DataLoader; a Dataset streams through the net's
-        ``iterator_valid`` and is checked for NaN batch by batch. Raw texts
-        are tokenized batch by batch by the estimator's ``tokenizer``.
-
-        With ``trim_padding``, text batches (raw texts, or a dict of tokenized
-        inputs with an ``attention_mask``) may come grouped by length: then
-        ``batches`` is a :class:`~._text.TextBatches` whose ``order`` is not
-        None, the targets must go through ``batches.targets(y)`` and the
-        losses through ``batches.restore`` (token targets ``y`` are trimmed
-        along with the inputs).
+        ``iterator_valid``; raw texts are tokenized batch by batch by the
+        estimator's ``tokenizer``, and with ``trim_padding`` text may come
+        grouped by length (the batches restore the order of their results).
         """
-        tokenizer = getattr(self, "tokenizer", None)
-        if tokenizer is not None:
-            batches = TextBatches(
-                X, batch_size, device, tokenizer=tokenizer, group=trim_padding
-            )
-            return batches, None
+        return Batches(
+            X,
+            y,
+            self.batch_size or net.batch_size,
+            device,
+            float_dtype=float_dtype,
+            **self._data_options(X, net, trim_padding),
+        )
+
+    def _data_options(self, X, net, trim_padding=False):
+        """How X becomes batches, besides its batch size and device."""
+        loader = None
         if isinstance(X, Dataset):
-            kwargs = net.get_params_for("iterator_valid")
-            kwargs.update(batch_size=batch_size, shuffle=False)
-            batches = _engine.iterate_loader(
-                lambda: net.iterator_valid(X, **kwargs), device
+            loader = net.iterator_valid, net.get_params_for("iterator_valid")
+        return {
+            "loader": loader,
+            "tokenizer": getattr(self, "tokenizer", None),
+            "trim_padding": trim_padding,
+        }
+
+    def _scorer(
+        self,
+        adapter,
+        masks,
+        X,
+        y,
+        data,
+        loss_fn,
+        net,
+        device,
+        *,
+        trim_padding=False,
+        amp_dtype=None,
+        progress=None,
+        cache=None,
+    ):
+        """Who runs the passes: a :class:`~._engine.ShardedScorer` over ranges
+        of ``X`` and its targets ``y`` with ``n_jobs > 1``, else a
+        :class:`~._engine.LocalScorer` over ``data`` (``self._batches(X, y,
+        ...)``).
+
+        Both read the data through :class:`~._engine.Batches` alike, so
+        ``n_jobs > 1`` scores like ``n_jobs=1``.
+        """
+        if effective_n_jobs(self.n_jobs) <= 1:
+            return LocalScorer(
+                adapter, masks, data, loss_fn, amp_dtype=amp_dtype, progress=progress
             )
-            check_batch = _check_finite_batch
-        else:
-            X_t = self._to_tensor(X, float_dtype)
-            tensors = X_t.values() if isinstance(X_t, Mapping) else [X_t]
-            tensors = [t for t in tensors if isinstance(t, torch.Tensor)]
-            n_bytes = sum(t.element_size() * t.numel() for t in tensors)
-            if device.type == "cuda" and _engine.fits_on_device(n_bytes, device):
-                X_t = _engine.to_device(X_t, device)
-            batches = None
-            if trim_padding and isinstance(X_t, Mapping):
-                batches = TextBatches(X_t, batch_size, device, y=y)
-            if batches is None or batches.order is None:
-                batches = _engine.iterate_tensors(X_t, batch_size, device)
-            check_batch = None
-        return batches, check_batch
+        masked_names = []
+        if masks is not None:
+            masked_names = [name for name, _ in adapter.masked_parameters()]
+        return ShardedScorer(
+            adapter,
+            masks,
+            masked_names,
+            X,
+            y,
+            loss_fn,
+            n_samples=data.n_samples,
+            n_jobs=self.n_jobs,
+            batch_size=self.batch_size or net.batch_size,
+            device=device,
+            amp_dtype=amp_dtype,
+            owner=type(self).__name__,
+            progress=progress,
+            **self._data_options(X, net, trim_padding),
+            **(cache or {}),
+        )
 
     def transform(self, X):
         """Return ``X`` unchanged (the scorer does not alter features).

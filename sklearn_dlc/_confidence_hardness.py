@@ -3,22 +3,18 @@
 from numbers import Integral
 
 import torch
-from joblib import effective_n_jobs
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn_compat.base import _fit_context
 from skorch import NeuralNet
-from torch.utils.data import Dataset
 
 from . import _engine
-from ._adapter import ModelAdapter
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
 from ._docstrings import shared_parameters
-from ._losses import LogitLoss, log_probabilities
-from ._parallel import ShardedScorer
+from ._engine import LogitLoss, ModelAdapter, log_probabilities
 
 
 def uncertainty_scores(logp, target, method):
@@ -180,46 +176,12 @@ class ConfidenceHardness(BaseHardness):
             y, n_samples, net, type(self).__name__
         )
         module = self._module_on(module, device)
-        batches, check_batch = self._make_batches(
-            X,
-            net,
-            device,
-            _engine.float_dtype(module),
-            self.batch_size or net.batch_size,
+        data = self._batches(X, columns, net, device, _engine.float_dtype(module))
+        loss_fn = _UncertaintyLoss(
+            self.method, outputs_are_probabilities(self.net, net), validate
         )
-        probabilities = outputs_are_probabilities(self.net, net)
-        columns = columns.to(device)
-        if effective_n_jobs(self.n_jobs) > 1:
-            loader = None
-            if isinstance(X, Dataset):
-                loader = net.iterator_valid, net.get_params_for("iterator_valid")
-            sharded = ShardedScorer(
-                ModelAdapter(module, owner=type(self).__name__),
-                None,
-                [],
-                X,
-                columns,
-                _UncertaintyLoss(self.method, probabilities, validate),
-                n_samples=n_samples,
-                n_jobs=self.n_jobs,
-                batch_size=self.batch_size or net.batch_size,
-                device=device,
-                loader=loader,
-                check_batch=check_batch,
-                owner=type(self).__name__,
-            )
-            self.hardness_ = sharded.evaluate([0])[:, 0].numpy()
-            return self
-        scores = torch.empty(n_samples, dtype=torch.float64)
         adapter = ModelAdapter(module, owner=type(self).__name__)
-        with _engine.eval_mode(module), torch.no_grad():
-            for start, stop, output in _engine.forward_batches(
-                adapter, batches, check_batch=check_batch
-            ):
-                if validate is not None:
-                    validate(output)
-                logp = log_probabilities(output, probabilities)
-                values = uncertainty_scores(logp, columns[start:stop], self.method)
-                scores[start:stop] = values.double().cpu()
-        self.hardness_ = scores.numpy()
+        with _engine.eval_mode(module):
+            scorer = self._scorer(adapter, None, X, columns, data, loss_fn, net, device)
+            self.hardness_ = scorer.evaluate([0])[:, 0].numpy()
         return self

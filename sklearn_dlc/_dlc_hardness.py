@@ -2,11 +2,12 @@
 
 import hashlib
 import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from joblib import Memory, effective_n_jobs
+from joblib import Memory
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_memory
@@ -16,18 +17,20 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from . import _engine
-from ._adapter import ModelAdapter
-from ._auto import coarse_to_fine
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
 from ._docstrings import shared_parameters
-from ._losses import CallableLoss, LogitLoss, PrototypeLoss
-from ._masks import NestedMasks
-from ._parallel import ShardedScorer
-from ._text import TextBatches
+from ._engine import (
+    CallableLoss,
+    LogitLoss,
+    ModelAdapter,
+    NestedMasks,
+    PrototypeLoss,
+    coarse_to_fine,
+)
 
 
 def _state_digest(module):
@@ -50,10 +53,24 @@ def _stable_key(value):
     return value
 
 
+@dataclass
+class _Scores:
+    """What one scoring computes, and what ``memory=`` keeps."""
+
+    hardness: np.ndarray
+    subnets: np.ndarray
+    sparsities: np.ndarray
+    n_masked: int
+    masked_parameters: list
+    head_layer: str | None
+    matrix: np.ndarray | None = None
+    convergence: dict | None = None
+
+
 def _cached_scores(weights_digest, params, X_key, y_key, *, compute):
-    # joblib.Memory keys on every argument but ``compute``; the weights enter
-    # through their content digest because pickling a torch module is not
-    # stable across copies of the same weights.
+    # joblib.Memory keys on every argument but ``compute`` (and on this
+    # function's code); the weights enter through their content digest because
+    # pickling a torch module is not stable across copies of the same weights.
     return compute()
 
 
@@ -154,8 +171,9 @@ class DLCHardness(BaseHardness):
         attention mask (transformers, sentence-transformers); it is on by
         default for that reason and because padding is most of the compute
         of short texts. Left-padded inputs (``attention_mask[:, 0] == 0`` in
-        some row) are neither grouped nor trimmed, nor are inputs scored with
-        ``n_jobs`` > 1. Set False for a network that reads padded positions.
+        some row) are neither grouped nor trimmed. With ``n_jobs`` > 1 each
+        range is grouped and trimmed on its worker. Set False for a network
+        that reads padded positions.
         Other inputs are not affected.
     masked_layers : callable, type, str or list of types and str, default=None
         Which layers' weights are masked. None: ``nn.Conv1d/2d/3d``,
@@ -189,12 +207,12 @@ class DLCHardness(BaseHardness):
         core with loky; with ``parallel_config(backend="dask")``, every
         thread of the Dask cluster). 1 scores in this process. See
         :doc:`/cluster`: results equal ``n_jobs=1`` up to float rounding; the
-        prototype head costs one more dense pass; a Dataset ``X`` must
-        pickle; ``device="cuda"`` is each worker's own GPU. Starting the
-        workers (new processes that import torch) and sending them the
-        network cost seconds per fit, more than a small network takes to
-        score a small dataset in this process: shard when one process would
-        take minutes.
+        prototype head costs one more dense pass; a Dataset ``X`` and a
+        ``tokenizer`` must pickle; ``device="cuda"`` is each worker's own GPU.
+        Starting the workers (new processes that import torch) and sending
+        them the network cost seconds per fit, more than a small network
+        takes to score a small dataset in this process: shard when one
+        process would take minutes.
     store_subnet_scores : bool, default=False
         Keep the matrix of per-subnet scores in ``subnet_scores_``: one
         column per evaluated subnet (all of them unless
@@ -422,46 +440,64 @@ class DLCHardness(BaseHardness):
         )
         return y_enc, classes, validate
 
-    def _compute(self, X, y_t, n_samples, net, module, device, validate, cache=None):
+    def _loss(self, net, validate):
+        """The per-sample loss of the passes."""
+        if self.criterion is not None:
+            return CallableLoss(self.criterion)
+        if self.head == "prototype":
+            return PrototypeLoss(len(self.classes_), self.measure)
+        return LogitLoss(
+            self.measure, outputs_are_probabilities(self.net, net), validate
+        )
+
+    def _masks(self, adapter, module):
+        """The nested masks of the weights ``adapter`` masks."""
+        named = adapter.masked_parameters()
+        if not named:
+            raise ValueError(self._nothing_to_mask_message(adapter))
+        return NestedMasks(
+            [p for _, p in named],
+            masking=self.masking,
+            scope=self.scope,
+            n_subnets=self._path_length(),
+            step=self.step,
+            schedule=self.schedule,
+            rng=check_random_state(self.random_state),
+            module=module,
+        ), [name for name, _ in named]
+
+    def _cache_key(self, X, module, device):
+        """``(weights digest, parameters, X)`` that ``memory=`` keys on."""
+        params = {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if k not in ("net", "memory", "verbose", "n_jobs")
+        }
+        if self.n_subnets != "auto":
+            del params["max_subnets"], params["auto_tol"]
+        params["device"] = str(device)
+        for key in ("criterion", "masked_layers", "tokenizer"):
+            params[key] = _stable_key(params[key])
+        if isinstance(X, dict):
+            X_key = {
+                k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
+                for k, v in X.items()
+            }
+        else:
+            X_key = X.cpu().numpy() if isinstance(X, torch.Tensor) else X
+        return _state_digest(module), params, X_key
+
+    def _compute(self, X, y, net, module, device, validate, cache=None):
+        """Score ``X``: masks, the driver of the passes, the mean over subnets."""
         module = self._module_on(module, device)
-        float_dtype = _engine.float_dtype(module)
-        sharded = effective_n_jobs(self.n_jobs) > 1
-        if sharded and self.tokenizer is not None:
-            raise ValueError(
-                "tokenizer is not supported with n_jobs > 1: pass the tokenized "
-                "inputs (a dict of arrays) as X, or use n_jobs=1."
-            )
-        # Sharded scoring batches its ranges itself, in the original order.
-        batches, check_batch = self._make_batches(
+        data = self._batches(
             X,
+            y,
             net,
             device,
-            float_dtype,
-            self.batch_size or net.batch_size,
-            trim_padding=self.trim_padding and not sharded,
-            y=y_t,
+            _engine.float_dtype(module),
+            trim_padding=self.trim_padding,
         )
-        if y_t is not None:
-            if y_t.is_floating_point() and float_dtype is not None:
-                y_t = y_t.to(float_dtype)
-            y_t = y_t.to(device)
-        grouped = isinstance(batches, TextBatches)
-        if grouped:
-            y_t = batches.targets(y_t)
-        if self.criterion is not None:
-            loss_fn = CallableLoss(self.criterion)
-        elif self.head == "prototype":
-            loss_fn = PrototypeLoss(len(self.classes_), self.measure)
-        else:
-            loss_fn = LogitLoss(
-                self.measure, outputs_are_probabilities(self.net, net), validate
-            )
-        progress = None
-        if self.verbose:
-
-            def progress(it, total):
-                return tqdm(it, total=total, desc="DLC subnets", unit="subnet")
-
         adapter = ModelAdapter(
             module,
             owner=type(self).__name__,
@@ -470,77 +506,36 @@ class DLCHardness(BaseHardness):
             masked_layers=self.masked_layers,
         )
         with _engine.eval_mode(module):
-            _, _, first = next(iter(batches()))
+            _, _, first = next(iter(data()))
             adapter.resolve_head(first)
-            named = adapter.masked_parameters()
-            if not named:
-                raise ValueError(self._nothing_to_mask_message(adapter))
-            masks = NestedMasks(
-                [p for _, p in named],
-                masking=self.masking,
-                scope=self.scope,
-                n_subnets=self._path_length(),
-                step=self.step,
-                schedule=self.schedule,
-                rng=check_random_state(self.random_state),
-                module=module,
+            masks, masked_names = self._masks(adapter, module)
+            scorer = self._scorer(
+                adapter,
+                masks,
+                X,
+                y,
+                data,
+                self._loss(net, validate),
+                net,
+                device,
+                trim_padding=self.trim_padding,
+                amp_dtype=torch.bfloat16 if self.amp else None,
+                progress=tqdm if self.verbose else None,
+                cache=cache,
             )
-            amp_dtype = torch.bfloat16 if self.amp else None
-            if sharded:
-                scorer = ShardedScorer(
-                    adapter,
-                    masks,
-                    [name for name, _ in named],
-                    X,
-                    y_t,
-                    loss_fn,
-                    n_samples=n_samples,
-                    n_jobs=self.n_jobs,
-                    batch_size=self.batch_size or net.batch_size,
-                    device=device,
-                    loader=self._dataset_loader(X, net),
-                    amp_dtype=amp_dtype,
-                    check_batch=check_batch,
-                    owner=type(self).__name__,
-                    verbose=self.verbose,
-                    **(cache or {}),
-                )
-
-                def evaluate(subnets):
-                    losses = scorer.evaluate(subnets)
-                    adapter.output_width = scorer.output_width
-                    return losses
-
-            else:
-
-                def evaluate(subnets):
-                    losses = _engine.run_pass(
-                        adapter,
-                        masks,
-                        subnets,
-                        batches,
-                        n_samples,
-                        y_t,
-                        loss_fn,
-                        amp_dtype=amp_dtype,
-                        check_batch=check_batch,
-                        progress=progress,
-                    ).losses
-                    return batches.restore(losses) if grouped else losses
-
+            convergence = None
             if self.n_subnets == "auto":
-                auto = coarse_to_fine(evaluate, self.max_subnets, self.auto_tol)
-                hardness, losses = auto.hardness, auto.losses
-                subnets = auto.subnets
-                trace = {
+                auto = coarse_to_fine(scorer.evaluate, self.max_subnets, self.auto_tol)
+                hardness, losses, subnets = auto.hardness, auto.losses, auto.subnets
+                convergence = {
                     "n_passes": np.array(auto.n_passes),
                     "spearman": np.array(auto.spearman),
                 }
             else:
-                losses = evaluate(range(self.n_subnets))
+                losses = scorer.evaluate(range(self.n_subnets))
                 hardness = _engine.mean_over_subnets(losses)
-                subnets, trace = np.arange(self.n_subnets), None
-        if self.head == "prototype" and adapter.output_width == 1:
+                subnets = np.arange(self.n_subnets)
+        if self.head == "prototype" and scorer.output_width == 1:
             warnings.warn(
                 f"{type(self).__name__}: the network has a single output per "
                 "sample (a regression net?); the prototype head treats y as "
@@ -548,23 +543,16 @@ class DLCHardness(BaseHardness):
                 UserWarning,
                 stacklevel=3,
             )
-        return {
-            "hardness": hardness,
-            "matrix": losses.float().numpy() if self.store_subnet_scores else None,
-            "subnets": subnets,
-            "convergence": trace,
-            "sparsities": masks.sparsities,
-            "n_masked": masks.n_weights,
-            "masked_parameters": [name for name, _ in named],
-            "head_layer": adapter.head_name,
-        }
-
-    @staticmethod
-    def _dataset_loader(X, net):
-        """The net's ``iterator_valid`` and its parameters, for a Dataset ``X``."""
-        if isinstance(X, Dataset):
-            return net.iterator_valid, net.get_params_for("iterator_valid")
-        return None
+        return _Scores(
+            hardness=hardness,
+            subnets=subnets,
+            sparsities=masks.sparsities,
+            n_masked=masks.n_weights,
+            masked_parameters=masked_names,
+            head_layer=adapter.head_name,
+            matrix=losses.float().numpy() if self.store_subnet_scores else None,
+            convergence=convergence,
+        )
 
     def _nothing_to_mask_message(self, adapter):
         if adapter.head is not None and adapter.head is adapter.module:
@@ -620,60 +608,32 @@ class DLCHardness(BaseHardness):
         cache = None
 
         def compute():
-            return self._compute(
-                X, y_t, n_samples, net, module, device, validate, cache
-            )
+            return self._compute(X, y_t, net, module, device, validate, cache)
 
         memory = check_memory(self.memory)
-        if isinstance(memory, Memory) and memory.location is not None:
-            cacheable = not isinstance(X, Dataset)
-            if cacheable:
-                params = {
-                    k: v
-                    for k, v in self.get_params(deep=False).items()
-                    if k not in ("net", "memory", "verbose", "n_jobs")
-                }
-                if self.n_subnets != "auto":
-                    del params["max_subnets"], params["auto_tol"]
-                params["device"] = str(device)
-                for key in ("criterion", "masked_layers", "tokenizer"):
-                    params[key] = _stable_key(params[key])
-                X_key = (
-                    {
-                        k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
-                        for k, v in X.items()
-                    }
-                    if isinstance(X, dict)
-                    else (X.cpu().numpy() if isinstance(X, torch.Tensor) else X)
-                )
-                cached = memory.cache(_cached_scores, ignore=["compute"])
-                digest = _state_digest(module)
-                cache = {"memory": memory, "cache_key": (digest, params)}
-                result = cached(
-                    digest,
-                    params,
-                    X_key,
-                    None if y_t is None else y_t.numpy(),
-                    compute=compute,
-                )
-            else:
-                result = compute()
+        if (
+            isinstance(memory, Memory)
+            and memory.location is not None
+            and not isinstance(X, Dataset)
+        ):
+            digest, params, X_key = self._cache_key(X, module, device)
+            cache = {"memory": memory, "cache_key": (digest, params)}
+            y_key = None if y_t is None else y_t.numpy()
+            cached = memory.cache(_cached_scores, ignore=["compute"])
+            scores = cached(digest, params, X_key, y_key, compute=compute)
         else:
-            result = compute()
-        self.hardness_ = result["hardness"]
-        self.sparsities_ = result["sparsities"]
-        self.n_masked_weights_ = result["n_masked"]
-        self.head_layer_ = result["head_layer"]
-        self.masked_parameters_ = result["masked_parameters"]
-        # Entries cached by an older version lack the evaluated subnets.
-        self.evaluated_subnets_ = result.get(
-            "subnets", np.arange(len(self.sparsities_))
-        )
-        self.n_passes_ = len(self.evaluated_subnets_)
-        if result.get("convergence") is not None:
-            self.convergence_ = result["convergence"]
+            scores = compute()
+        self.hardness_ = scores.hardness
+        self.sparsities_ = scores.sparsities
+        self.n_masked_weights_ = scores.n_masked
+        self.head_layer_ = scores.head_layer
+        self.masked_parameters_ = scores.masked_parameters
+        self.evaluated_subnets_ = scores.subnets
+        self.n_passes_ = len(scores.subnets)
+        if scores.convergence is not None:
+            self.convergence_ = scores.convergence
         elif hasattr(self, "convergence_"):
             del self.convergence_
-        if result["matrix"] is not None:
-            self.subnet_scores_ = result["matrix"]
+        if scores.matrix is not None:
+            self.subnet_scores_ = scores.matrix
         return self

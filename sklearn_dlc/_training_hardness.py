@@ -15,13 +15,12 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from . import _engine
-from ._adapter import ModelAdapter
 from ._base import (
     BaseHardness,
     encode_labels,
     outputs_are_probabilities,
 )
-from ._losses import log_probabilities
+from ._engine import LogitLoss, ModelAdapter, as_tensors, log_probabilities, run_pass
 
 
 def count_forgetting_events(correct):
@@ -63,6 +62,25 @@ class _ProbabilityNLL(nn.Module):
 
     def forward(self, probabilities, target):
         return F.nll_loss(log_probabilities(probabilities, True), target)
+
+
+class _SnapshotLoss(LogitLoss):
+    """Per sample: the cross-entropy and whether the prediction is right (1.0)."""
+
+    shape = (2,)
+
+    def scores(self, output, y):
+        logp = log_probabilities(output, self.probabilities)
+        nll = -logp.gather(1, y[:, None])[:, 0]
+        return torch.stack([nll, (logp.argmax(1) == y).to(nll.dtype)], 1)
+
+
+class _EL2NLoss(LogitLoss):
+    """Per sample: the L2 norm of the error of the predicted probabilities."""
+
+    def scores(self, output, y):
+        p = log_probabilities(output, self.probabilities).exp()
+        return (p - F.one_hot(y, p.shape[1]).to(p.dtype)).norm(dim=1)
 
 
 class _LabelledDataset(Dataset):
@@ -317,7 +335,7 @@ class TrainingDynamicsHardness(BaseHardness):
             X_train = _LabelledDataset(X, columns)
             y_train = None
         else:
-            X_train = self._to_tensor(X, float_dtype)
+            X_train = as_tensors(X, float_dtype)
             y_train = columns
         trainer = NeuralNet(
             module=module,
@@ -332,28 +350,16 @@ class TrainingDynamicsHardness(BaseHardness):
             device=device,
             verbose=self.verbose,
         )
-        batches, check_batch = self._make_batches(
-            X, user_net, device, float_dtype, batch_size
-        )
-        target = columns.to(device)
+        data = self._batches(X, columns, user_net, device, float_dtype)
+        snapshot_loss = _SnapshotLoss("loss", probabilities, validate)
         losses, correct = [], []
 
         def snapshot(net_module):
-            loss = torch.empty(n_samples, dtype=torch.float64)
-            right = torch.empty(n_samples, dtype=torch.bool)
             adapter = ModelAdapter(net_module, owner=type(self).__name__)
-            with _engine.eval_mode(net_module), torch.no_grad():
-                for start, stop, output in _engine.forward_batches(
-                    adapter, batches, check_batch=None if losses else check_batch
-                ):
-                    if validate is not None:
-                        validate(output)
-                    logp = log_probabilities(output, probabilities)
-                    t = target[start:stop]
-                    loss[start:stop] = -logp.gather(1, t[:, None])[:, 0].cpu()
-                    right[start:stop] = (logp.argmax(1) == t).cpu()
-            losses.append(loss.numpy())
-            correct.append(right.numpy())
+            with _engine.eval_mode(net_module):
+                scores = run_pass(adapter, None, [0], data, snapshot_loss).losses
+            losses.append(scores[:, 0, 0].numpy())
+            correct.append(scores[:, 0, 1].numpy() == 1)
 
         trainer.set_params(callbacks=[("record_samples", _EpochEnd(snapshot))])
         devices = [device] if device.type == "cuda" else []
@@ -374,25 +380,20 @@ class TrainingDynamicsHardness(BaseHardness):
                 np.float64
             )
         else:
-            self.hardness_ = self._score_final(module, batches, target, probabilities)
+            self.hardness_ = self._score_final(module, data, probabilities)
         return self
 
-    def _score_final(self, module, batches, target, probabilities):
+    def _score_final(self, module, data, probabilities):
         """EL2N or GraNd of every sample under the final ``module``."""
-        scores = torch.empty(len(target), dtype=torch.float64)
         with _engine.eval_mode(module):
             if self.method == "grand":
-                for start, stop, xb in batches():
+                scores = torch.empty(data.n_samples, dtype=torch.float64)
+                for start, stop, xb in data():
                     values = _per_sample_grad_norms(
-                        module, xb, target[start:stop], probabilities
+                        module, xb, data.y[start:stop], probabilities
                     )
                     scores[start:stop] = values.detach().double().cpu()
                 return scores.numpy()
             adapter = ModelAdapter(module, owner=type(self).__name__)
-            with torch.no_grad():
-                for start, stop, output in _engine.forward_batches(adapter, batches):
-                    p = log_probabilities(output, probabilities).exp()
-                    t = target[start:stop]
-                    error = p - F.one_hot(t, p.shape[1]).to(p.dtype)
-                    scores[start:stop] = error.norm(dim=1).double().cpu()
-        return scores.numpy()
+            loss_fn = _EL2NLoss("loss", probabilities)
+            return run_pass(adapter, None, [0], data, loss_fn).losses[:, 0].numpy()

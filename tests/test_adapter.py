@@ -9,7 +9,7 @@ from conftest import TinyCNN, assert_same_state, state_copy
 from torch import nn
 
 from sklearn_dlc import DLCHardness
-from sklearn_dlc._adapter import ModelAdapter, masked_parameters
+from sklearn_dlc._engine._adapter import ModelAdapter, masked_parameters
 
 Y6 = np.arange(24) % 3
 RNG = np.random.RandomState(0)

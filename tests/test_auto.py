@@ -9,13 +9,13 @@ from scipy.stats import spearmanr
 from sklearn.base import clone
 
 from sklearn_dlc import DLCHardness
-from sklearn_dlc._auto import (
+from sklearn_dlc._engine._auto import (
     coarse_to_fine,
     interpolation_weights,
     refinement_levels,
     spearman,
 )
-from sklearn_dlc._engine import mean_over_subnets
+from sklearn_dlc._engine._pass import mean_over_subnets
 
 
 class Recorder:

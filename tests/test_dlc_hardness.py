@@ -14,7 +14,7 @@ from torch.nn.utils import prune
 from torch.utils.data import TensorDataset
 
 from sklearn_dlc import DLCHardness
-from sklearn_dlc._masks import pruned_counts
+from sklearn_dlc._engine._masks import pruned_counts
 from sklearn_dlc._scored import split_hardness
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

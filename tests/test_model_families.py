@@ -11,9 +11,9 @@ from conftest import assert_same_state, state_copy
 from torch import nn
 from torch.nn import functional as F
 
-import sklearn_dlc._masks as masks_module
+import sklearn_dlc._engine._masks as masks_module
 from sklearn_dlc import DLCHardness, causal_lm_loss, instruction_labels
-from sklearn_dlc._masks import NestedMasks
+from sklearn_dlc._engine._masks import NestedMasks
 
 transformers = pytest.importorskip("transformers")
 

@@ -16,10 +16,10 @@ from torch import nn
 from torch.utils.data import Dataset, TensorDataset
 
 from sklearn_dlc import ConfidenceHardness, DLCHardness
-from sklearn_dlc._adapter import ModelAdapter
-from sklearn_dlc._losses import LogitLoss, PrototypeLoss
-from sklearn_dlc._masks import NestedMasks
-from sklearn_dlc._parallel import (
+from sklearn_dlc._engine._adapter import ModelAdapter
+from sklearn_dlc._engine._losses import LogitLoss, PrototypeLoss
+from sklearn_dlc._engine._masks import NestedMasks
+from sklearn_dlc._engine._sharded import (
     ShardedScorer,
     _score_range,
     cloudpickle,

@@ -15,7 +15,7 @@ from sklearn_dlc import (
     causal_lm_loss,
     instruction_labels,
 )
-from sklearn_dlc._text import TextBatches, last_real_column
+from sklearn_dlc._engine._text import TextBatches, last_real_column
 
 VOCAB = 40
 
@@ -343,10 +343,36 @@ def test_instruction_labels_errors(args, match):
         instruction_labels(*args)
 
 
-def test_tokenizer_with_n_jobs_says_what_to_do():
-    scorer = DLCHardness(MaskedMean(), tokenizer=word_tokenizer, n_jobs=2)
-    with pytest.raises(ValueError, match="tokenizer is not supported with n_jobs"):
-        scorer.fit(TEXTS, Y_TEXT)
+@pytest.mark.parametrize("trim_padding", [True, False])
+def test_tokenizer_with_n_jobs_equals_one_job(trim_padding):
+    torch.manual_seed(0)
+    net = MaskedMean().eval()
+    state = state_copy(net)
+    kw = dict(
+        n_subnets=3,
+        step=0.2,
+        batch_size=3,
+        tokenizer=word_tokenizer,
+        trim_padding=trim_padding,
+    )
+    one = DLCHardness(net, **kw).fit(TEXTS, Y_TEXT).hardness_
+    from joblib import parallel_config
+
+    with parallel_config(backend="threading"):
+        two = DLCHardness(net, n_jobs=2, **kw).fit(TEXTS, Y_TEXT).hardness_
+    np.testing.assert_allclose(two, one, rtol=1e-5)
+    np.testing.assert_array_equal(np.argsort(two), np.argsort(one))
+    assert_same_state(net, state)
+
+
+def test_tokenizer_with_loky_workers():
+    torch.manual_seed(0)
+    net = MaskedMean().eval()
+    kw = dict(n_subnets=2, step=0.2, batch_size=4, tokenizer=word_tokenizer)
+    one = DLCHardness(net, **kw).fit(TEXTS, Y_TEXT).hardness_
+    two = DLCHardness(net, n_jobs=2, **kw).fit(TEXTS, Y_TEXT).hardness_
+    np.testing.assert_allclose(two, one, rtol=1e-5)
+    np.testing.assert_array_equal(np.argsort(two), np.argsort(one))
 
 
 def test_sharded_text_scores_equal_grouped():
@@ -357,6 +383,10 @@ def test_sharded_text_scores_equal_grouped():
     grouped = DLCHardness(net, **kw).fit(X, y).hardness_
     from joblib import parallel_config
 
+    seen = _widths(net)
     with parallel_config(backend="threading"):
         sharded = DLCHardness(net, n_jobs=2, **kw).fit(X, y).hardness_
     np.testing.assert_allclose(sharded, grouped, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(np.argsort(sharded), np.argsort(grouped))
+    # The ranges trimmed their padding too.
+    assert min(seen) < 16

@@ -1,6 +1,6 @@
 """Helpers shared by the Display classes (no matplotlib import at module level)."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.exceptions import NotFittedError
@@ -100,10 +100,6 @@ def check_int(name, value, low):
     if value < low:
         raise ValueError(f"{name} must be >= {low}, got {value}.")
     return int(value)
-
-
-def is_number(value):
-    return isinstance(value, Real) and not isinstance(value, bool)
 
 
 def unique_in_order(values):

@@ -1,18 +1,16 @@
-"""The DLC scoring engine: masked forward passes over the data (torch only).
+"""The pass primitive of the DLC engine (torch only).
 
-Nothing in this module knows about scikit-learn. :func:`run_pass` is the one
-pass primitive ("these subnets over this range of data: per-sample losses,
-plus the dense class sums"); the mean of fixed ``n_subnets``, the
-coarse-to-fine path and sharded scoring are drivers on top of it. Masks come
-from :mod:`._masks`, losses from :mod:`._losses`, and everything that depends
-on the model family from :mod:`._adapter`.
+:func:`run_pass` is the one pass ("these subnets over this data: per-sample
+scores, plus the dense class sums"); the mean of fixed ``n_subnets``, the
+coarse-to-fine path, sharded scoring and the dense-only scorers are drivers
+on top of it. Data comes from :mod:`._data`, masks from :mod:`._masks`,
+losses from :mod:`._losses`, and everything that depends on the model family
+from :mod:`._adapter`.
 """
 
 import contextlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from ._losses import class_sums
@@ -37,6 +35,20 @@ def float_dtype(module):
     return next((p.dtype for p in module.parameters() if p.is_floating_point()), None)
 
 
+class NoMasks:
+    """Stands for :class:`~._masks.NestedMasks` when only the dense model runs."""
+
+    n_weights = 0
+
+    @contextlib.contextmanager
+    def applied(self):
+        yield self
+
+    def prune_to(self, subnet):
+        if subnet != 0:
+            raise ValueError("Without masks, only the dense subnet 0 exists.")
+
+
 def forward_batches(adapter, batches, *, amp_dtype=None, check_batch=None):
     """Yield ``(start, stop, output)`` of one pass, outputs read by ``adapter``.
 
@@ -55,11 +67,8 @@ def forward_batches(adapter, batches, *, amp_dtype=None, check_batch=None):
             check_batch(xb)
         with autocast:
             raw = adapter.checked_call(xb) if first else adapter.call(xb)
-        output = adapter.read(raw, xb)
-        if first:
-            adapter.output_width = output[0].numel() if len(output) else None
-            first = False
-        yield start, stop, output
+        first = False
+        yield start, stop, adapter.read(raw, xb)
 
 
 @dataclass
@@ -68,63 +77,62 @@ class PassResult:
 
     Attributes
     ----------
-    losses : torch.Tensor of shape (n_samples, n_subnets_run) or None
+    losses : torch.Tensor of shape (n_samples, n_subnets_run, ...) or None
         Per-sample scores (float64, CPU), one column per subnet run, in the
-        order given; None with ``sums_only``.
+        order given, the samples in their original order; None with
+        ``sums_only``. A loss whose ``scores`` return several values per
+        sample (its ``shape``) adds their dimensions.
     sums, counts : torch.Tensor or None
         Per-class sums (float64) and counts of the dense features; only when
         the prototype head had no prototypes yet.
+    output_width : int or None
+        Elements per sample of the network's read output (None if no batch
+        had a sample).
     """
 
     losses: torch.Tensor | None
     sums: torch.Tensor | None = None
     counts: torch.Tensor | None = None
+    output_width: int | None = None
 
 
 def run_pass(
     adapter,
     masks,
     subnets,
-    batches,
-    n_samples,
-    y,
+    data,
     loss_fn,
     *,
     sums_only=False,
     amp_dtype=None,
-    check_batch=None,
     progress=None,
 ):
-    """Per-sample scores of ``subnets`` over the data of ``batches``.
+    """Per-sample scores of ``subnets`` over ``data``.
 
     Parameters
     ----------
     adapter : ModelAdapter
         The network (on its compute device, in eval mode) with its head
         resolved.
-    masks : NestedMasks
+    masks : NestedMasks or None
+        None runs the dense model alone (``subnets`` must then be ``[0]``).
     subnets : sequence of int
         Subnets to run, in this order (any order; 0 is the dense model).
-    batches : callable
-        ``batches()`` yields ``(start, stop, x_batch)`` over the range of data,
-        in order, ``start`` counted from the range's first sample.
-    n_samples : int
-        Number of samples in the range.
-    y : torch.Tensor or None
-        Targets of the range, on the compute device.
+    data : Batches
+        The samples (:class:`~._data.Batches`): its batches, targets,
+        the check of the first pass's batches and the order to restore.
     loss_fn : PrototypeLoss, LogitLoss or CallableLoss
         A prototype loss without prototypes needs the dense model: subnet 0
         must then come first. Its dense pass returns the class sums and sets
-        the prototypes from them (this range's data alone).
+        the prototypes from them (this data alone).
     sums_only : bool
         Stop after the dense pass and return only the class sums (phase 1 of
         sharded scoring).
     amp_dtype : torch.dtype, optional
         Run forward passes under autocast to this dtype.
-    check_batch : callable, optional
-        Called on every batch of the first subnet (e.g. a finiteness check).
-    progress : callable, optional
-        Wraps the iterable of subnets (e.g. ``tqdm``).
+    progress : tqdm-like class, optional
+        Wraps the iterable of subnets
+        (``progress(iterable, total=, desc=, unit=)``).
 
     Returns
     -------
@@ -134,11 +142,14 @@ def run_pass(
     needs_dense = loss_fn.needs_features and loss_fn.prototypes is None
     if needs_dense and (not subnets or subnets[0] != 0):
         raise ValueError("The prototype head needs the dense subnet 0 first.")
+    masks = NoMasks() if masks is None else masks
+    y, n_samples = data.y, data.n_samples
     device = next(adapter.module.parameters()).device
     acc_dtype = torch.float32 if device.type == "mps" else torch.float64
     losses = None
     if not sums_only:
-        losses = torch.empty(n_samples, len(subnets), dtype=acc_dtype, device=device)
+        shape = (n_samples, len(subnets), *getattr(loss_fn, "shape", ()))
+        losses = torch.empty(shape, dtype=acc_dtype, device=device)
     result = PassResult(losses)
 
     def flush(j, start, pending):
@@ -148,7 +159,7 @@ def run_pass(
 
     order = enumerate(subnets)
     if progress is not None:
-        order = progress(order, total=len(subnets))
+        order = progress(order, total=len(subnets), desc="DLC subnets", unit="subnet")
     with masks.applied(), adapter.features_tapped(), torch.no_grad():
         for j, k in order:
             masks.prune_to(k)
@@ -159,10 +170,12 @@ def run_pass(
             pending, pending_start, pending_size = [], 0, 0
             for start, stop, output in forward_batches(
                 adapter,
-                batches,
+                data,
                 amp_dtype=amp_dtype,
-                check_batch=check_batch if j == 0 else None,
+                check_batch=data.check_batch if j == 0 else None,
             ):
+                if result.output_width is None and stop > start:
+                    result.output_width = output[0].numel()
                 features = None
                 if loss_fn.needs_features:
                     features = adapter.features(output, stop - start)
@@ -190,7 +203,7 @@ def run_pass(
                 del features
             elif pending:
                 flush(j, pending_start, pending)
-    result.losses = losses.cpu().double()
+    result.losses = data.restore(losses).cpu().double()
     return result
 
 
@@ -199,64 +212,44 @@ def mean_over_subnets(losses):
     return losses.mean(1).numpy()
 
 
-def iterate_tensors(X, batch_size, device):
-    """Batches of in-memory data by slicing (much cheaper than a DataLoader).
+class LocalScorer:
+    """:func:`run_pass` in this process, with :class:`ShardedScorer`'s interface.
 
-    ``X`` is a tensor or a dict of tensors on any device (other dict values
-    go to every batch as they are); each batch is moved to ``device``.
+    Parameters
+    ----------
+    adapter : ModelAdapter
+    masks : NestedMasks or None
+    data : Batches
+    loss_fn : PrototypeLoss, LogitLoss or CallableLoss
+    amp_dtype, progress :
+        As in :func:`run_pass`.
+
+    Attributes
+    ----------
+    output_width : int or None
+        That of the last pass's :class:`PassResult`.
     """
-    if isinstance(X, dict):
-        n = len(next(v for v in X.values() if isinstance(v, torch.Tensor)))
-    else:
-        n = len(X)
 
-    def batches():
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            if isinstance(X, dict):
-                xb = {
-                    k: v[start:stop].to(device, non_blocking=True)
-                    if isinstance(v, torch.Tensor)
-                    else v
-                    for k, v in X.items()
-                }
-            else:
-                xb = X[start:stop].to(device, non_blocking=True)
-            yield start, stop, xb
+    def __init__(self, adapter, masks, data, loss_fn, *, amp_dtype=None, progress=None):
+        self.adapter, self.masks, self.data, self.loss_fn = (
+            adapter,
+            masks,
+            data,
+            loss_fn,
+        )
+        self.amp_dtype, self.progress = amp_dtype, progress
+        self.output_width = None
 
-    return batches
-
-
-def to_device(x, device):
-    """Move a tensor, array or (nested) dict/list of them to ``device``."""
-    if isinstance(x, Mapping):
-        return {k: to_device(v, device) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return type(x)(to_device(v, device) for v in x)
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
-    return x.to(device, non_blocking=True) if isinstance(x, torch.Tensor) else x
-
-
-def iterate_loader(make_loader, device):
-    """Batches of a DataLoader over a Dataset, in order."""
-
-    def batches():
-        start = 0
-        for item in make_loader():
-            xb = item[0] if isinstance(item, (tuple, list)) else item
-            xb = to_device(xb, device)
-            first = next(iter(xb.values())) if isinstance(xb, Mapping) else xb
-            stop = start + len(first)
-            yield start, stop, xb
-            start = stop
-
-    return batches
-
-
-def fits_on_device(n_bytes, device, fraction=0.25):
-    """Whether ``n_bytes`` fit comfortably in the free memory of ``device``."""
-    if device.type != "cuda":
-        return True
-    free, _ = torch.cuda.mem_get_info(device)
-    return n_bytes <= fraction * free
+    def evaluate(self, subnets):
+        """Per-sample losses of ``subnets``, shape (n_samples, len(subnets))."""
+        result = run_pass(
+            self.adapter,
+            self.masks,
+            subnets,
+            self.data,
+            self.loss_fn,
+            amp_dtype=self.amp_dtype,
+            progress=self.progress,
+        )
+        self.output_width = result.output_width
+        return result.losses

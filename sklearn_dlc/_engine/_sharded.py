@@ -1,4 +1,4 @@
-"""Sharded scoring: :func:`._engine.run_pass` over contiguous ranges of the data,
+"""Sharded scoring: :func:`._pass.run_pass` over contiguous ranges of the data,
 run through joblib (torch and joblib only; nothing here knows scikit-learn).
 
 joblib's active backend decides where the ranges run: loky's local processes
@@ -22,7 +22,6 @@ import copy
 import os
 import socket
 import threading
-import warnings
 from collections.abc import Mapping
 
 import joblib
@@ -31,8 +30,9 @@ import torch
 from joblib import Parallel, delayed
 from torch.utils.data import Subset
 
-from . import _engine
 from ._adapter import ModelAdapter
+from ._data import Batches
+from ._pass import eval_mode, float_dtype, run_pass
 
 try:  # joblib >= 1.5 depends on cloudpickle; older versions vendor it
     import cloudpickle
@@ -81,20 +81,6 @@ def _portable(x, start, stop):
     return x
 
 
-def _as_tensor(x, float_dtype):
-    """A range's data (from :func:`_portable`) as tensors, floats in ``float_dtype``."""
-    if isinstance(x, Mapping):
-        return {k: _as_tensor(v, float_dtype) for k, v in x.items()}
-    if isinstance(x, np.ndarray):
-        with warnings.catch_warnings():
-            # Read-only arrays (loky's memory maps) are fine: nothing writes.
-            warnings.filterwarnings("ignore", "The given NumPy array")
-            x = torch.from_numpy(x)
-    if isinstance(x, torch.Tensor) and x.is_floating_point() and float_dtype:
-        x = x.to(float_dtype)
-    return x
-
-
 def _digest(x):
     """Content hash of a range's data, stable across copies (unlike tensors')."""
     if isinstance(x, Mapping):
@@ -104,20 +90,6 @@ def _digest(x):
         x = x.view(torch.int16) if x.dtype == torch.bfloat16 else x
         x = x.numpy()
     return joblib.hash(x)
-
-
-class _NoMasks:
-    """Stands for :class:`NestedMasks` when only the dense model runs."""
-
-    n_weights = 0
-
-    @contextlib.contextmanager
-    def applied(self):
-        yield self
-
-    def prune_to(self, subnet):
-        if subnet != 0:
-            raise ValueError("Without masks, only the dense subnet 0 exists.")
 
 
 def _sharing_copy(module):
@@ -211,7 +183,7 @@ class _Network:
             adapter.head_name = self.head_name
             adapter.head = named_modules.get(self.head_name)
             adapter.unused = set(self.unused)
-            masks = _NoMasks()
+            masks = None
             if self.masks is not None:
                 named = adapter.masked_parameters()
                 if [name for name, _ in named] != self.masked_names:
@@ -222,22 +194,19 @@ class _Network:
                     )
                 _check_fingerprint(module, self.masked_names, self.fingerprint)
                 masks = self.masks.bind([p for _, p in named], module=module)
-            with _engine.eval_mode(module):
+            with eval_mode(module):
                 yield adapter, masks
 
 
 class _Source:
     """A torch Dataset and how to load it; each range reads its own indices."""
 
-    def __init__(self, dataset, loader, loader_kwargs):
+    def __init__(self, dataset, loader):
         self.dataset = dataset
         self.loader = loader
-        self.loader_kwargs = loader_kwargs
 
-    def batches(self, start, stop, batch_size, device):
-        subset = Subset(self.dataset, range(start, stop))
-        kwargs = dict(self.loader_kwargs, batch_size=batch_size, shuffle=False)
-        return _engine.iterate_loader(lambda: self.loader(subset, **kwargs), device)
+    def rows(self, start, stop):
+        return Subset(self.dataset, range(start, stop))
 
 
 class _Range:
@@ -273,42 +242,28 @@ def _range_error(exc, part, owner):
 
 
 def _score_range(network, source, part, subnets, sums_only, loss_fn, settings):
-    """Run on a worker: :func:`_engine.run_pass` over one range."""
+    """Run on a worker: :func:`._pass.run_pass` over one range."""
     try:
         device = torch.device(settings["device"])
         with network.checkout(device) as (adapter, masks):
-            float_dtype = _engine.float_dtype(adapter.module)
-            batch_size = settings["batch_size"]
-            if source is not None:
-                batches = source.batches(part.start, part.stop, batch_size, device)
-            else:
-                X = _as_tensor(part.X, float_dtype)
-                tensors = X.values() if isinstance(X, Mapping) else [X]
-                n_bytes = sum(
-                    t.element_size() * t.numel()
-                    for t in tensors
-                    if isinstance(t, torch.Tensor)
-                )
-                if _engine.fits_on_device(n_bytes, device):
-                    X = _engine.to_device(X, device)
-                batches = _engine.iterate_tensors(X, batch_size, device)
-            y = part.y
-            if y is not None:
-                y = _as_tensor(y, None)
-                if y.is_floating_point() and float_dtype is not None:
-                    y = y.to(float_dtype)
-                y = y.to(device)
-            result = _engine.run_pass(
+            data = Batches(
+                part.X if source is None else source.rows(part.start, part.stop),
+                part.y,
+                settings["batch_size"],
+                device,
+                float_dtype=float_dtype(adapter.module),
+                loader=None if source is None else source.loader,
+                tokenizer=settings["tokenizer"],
+                trim_padding=settings["trim_padding"],
+            )
+            result = run_pass(
                 adapter,
                 masks,
                 subnets,
-                batches,
-                part.stop - part.start,
-                y,
+                data,
                 copy.copy(loss_fn),
                 sums_only=sums_only,
                 amp_dtype=settings["amp_dtype"],
-                check_batch=settings["check_batch"],
             )
     except Exception as exc:
         raise _range_error(exc, part, settings["owner"]) from exc
@@ -316,8 +271,7 @@ def _score_range(network, source, part, subnets, sums_only, loss_fn, settings):
         "losses": result.losses,
         "sums": None if result.sums is None else result.sums.cpu(),
         "counts": None if result.counts is None else result.counts.cpu(),
-        "output_width": adapter.output_width,
-        "worker": _worker_name(),
+        "output_width": result.output_width,
     }
 
 
@@ -337,7 +291,7 @@ class _NullWriter:
 
 
 class ShardedScorer:
-    """:func:`_engine.run_pass` over contiguous ranges of the data, via joblib.
+    """:func:`_pass.run_pass` over contiguous ranges of the data, via joblib.
 
     Parameters
     ----------
@@ -348,9 +302,10 @@ class ShardedScorer:
         Masks computed on the driver; None runs the dense model only.
     masked_names : list of str
         Names of the masked weights, checked on every worker.
-    X : ndarray, torch.Tensor, dict of them, or torch Dataset
+    X : ndarray, torch.Tensor, dict of them, torch Dataset, or texts
         The data; a Dataset is read through ``loader`` by index ranges
-        (``torch.utils.data.Subset``) on the workers and must pickle.
+        (``torch.utils.data.Subset``) on the workers and must pickle; raw
+        texts (a 1-D object array of str) need ``tokenizer``.
     y : torch.Tensor or None
         Targets of all samples.
     loss_fn : PrototypeLoss, LogitLoss or CallableLoss
@@ -365,18 +320,20 @@ class ShardedScorer:
     device : torch.device or str
         Device on every worker; ``"cuda"`` is each worker's current CUDA
         device (one GPU per worker with dask-cuda).
-    loader : (callable, dict), optional
-        ``loader(dataset, **kwargs)`` makes a DataLoader (a Dataset ``X``).
-    amp_dtype, check_batch :
-        As in :func:`_engine.run_pass`.
+    loader, tokenizer, trim_padding :
+        How each range's data becomes batches, as in
+        :class:`~._data.Batches` (on every worker alike).
+    amp_dtype :
+        As in :func:`~._pass.run_pass`.
     memory : joblib.Memory, optional
         Cache of range results; with ``cache_key`` (a digest of the weights
         and the parameters), finished ranges are not recomputed by a later
         call, e.g. after an interrupted fit. In-memory data only.
     owner : str
         Name of the estimator, for messages.
-    verbose : int
-        Show a progress bar over ranges when > 0.
+    progress : tqdm-like class, optional
+        Shows the ranges done (``progress(total=, desc=, unit=)``, then
+        ``update()`` and ``close()``).
     """
 
     def __init__(
@@ -394,18 +351,19 @@ class ShardedScorer:
         batch_size,
         device,
         loader=None,
+        tokenizer=None,
+        trim_padding=False,
         amp_dtype=None,
-        check_batch=None,
         memory=None,
         cache_key=None,
         owner="DLCHardness",
-        verbose=0,
+        progress=None,
     ):
         self.loss_fn = loss_fn
         self.n_samples = n_samples
         self.n_jobs = n_jobs
         self.owner = owner
-        self.verbose = verbose
+        self.progress = progress
         if n_ranges is None:
             n_ranges = joblib.effective_n_jobs(n_jobs)
         self.ranges = split_ranges(n_samples, n_ranges)
@@ -424,7 +382,7 @@ class ShardedScorer:
         )
         self._source = None
         if is_dataset:
-            self._source = _Source(X, *loader)
+            self._source = _Source(X, loader)
             self._check_picklable(self._source)
         self._parts = [
             _Range(
@@ -441,7 +399,8 @@ class ShardedScorer:
             "device": str(device),
             "batch_size": batch_size,
             "amp_dtype": amp_dtype,
-            "check_batch": check_batch,
+            "tokenizer": tokenizer,
+            "trim_padding": trim_padding,
             "owner": owner,
         }
         self._cache = None
@@ -450,7 +409,6 @@ class ShardedScorer:
             self._cache_key = cache_key
             self._digests = [(_digest(p.X), _digest(p.y)) for p in self._parts]
         self.output_width = None
-        self.workers = [None] * n
         self._shared = None
 
     def _check_picklable(self, source):
@@ -513,10 +471,8 @@ class ShardedScorer:
                     continue
             todo.append(part)
         bar = None
-        if self.verbose and todo:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(todo), desc=desc, unit="range")
+        if self.progress is not None and todo:
+            bar = self.progress(total=len(todo), desc=desc, unit="range")
         network, source = self._shared_args() if todo else (None, None)
         tasks = (
             delayed(_score_range)(
@@ -535,7 +491,6 @@ class ShardedScorer:
                 n_jobs=self.n_jobs, return_as="generator_unordered"
             )(tasks):
                 results[index] = result
-                self.workers[index] = result["worker"]
                 if self._cache is not None:
                     key = self._key(self._parts[index], subnets, sums_only)
                     self._cache(key, compute=lambda result=result: result)

@@ -9,7 +9,7 @@ soon as one refinement no longer moves the ranking (Spearman correlation
 between successive estimates at least ``tol``) or when every subnet is done.
 
 How passes run is not this module's business: the driver only calls
-``evaluate(subnets)``, in-process a closure over :func:`._engine.run_pass`,
+``evaluate(subnets)``, in-process a closure over :func:`._pass.run_pass`,
 or a sharded scorer with the same contract.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._engine import mean_over_subnets
+from ._pass import mean_over_subnets
 
 
 def refinement_levels(n_subnets):

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import torch
 
-IGNORE_INDEX = -100
+from ._losses import IGNORE_INDEX
 
 
 def last_real_column(attention_mask, labels=None):

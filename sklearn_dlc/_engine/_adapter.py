@@ -181,8 +181,6 @@ class ModelAdapter:
         self.unused = set()
         self._one_mapping = None
         self._tap = None
-        # Elements per sample of the read output, set by the engine's passes.
-        self.output_width = None
 
     # -- batches in, outputs out -------------------------------------------
 
