@@ -2,6 +2,7 @@
 
 import hashlib
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -478,7 +479,7 @@ class DLCHardness(BaseHardness):
         params["device"] = str(device)
         for key in ("criterion", "masked_layers", "tokenizer"):
             params[key] = _stable_key(params[key])
-        if isinstance(X, dict):
+        if isinstance(X, Mapping):
             X_key = {
                 k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
                 for k, v in X.items()

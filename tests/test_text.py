@@ -390,3 +390,21 @@ def test_sharded_text_scores_equal_grouped():
     np.testing.assert_array_equal(np.argsort(sharded), np.argsort(grouped))
     # The ranges trimmed their padding too.
     assert min(seen) < 16
+
+
+def test_engine_batches_any_mapping():
+    # The engine takes any Mapping as a dict input, as the estimators do.
+    from collections import UserDict
+
+    from sklearn_dlc._engine._data import Batches, iterate_tensors
+
+    X = {k: torch.from_numpy(v) for k, v in _padded(n=10).items()}
+    for data in (
+        Batches(UserDict(X), None, 4, torch.device("cpu")),
+        iterate_tensors(UserDict(X), 4, torch.device("cpu")),
+    ):
+        got = list(data())
+        assert [(start, stop) for start, stop, _ in got] == [(0, 4), (4, 8), (8, 10)]
+        for start, stop, xb in got:
+            assert set(xb) == set(X)
+            torch.testing.assert_close(xb["input_ids"], X["input_ids"][start:stop])
