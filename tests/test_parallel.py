@@ -232,11 +232,8 @@ def test_confidence_hardness_n_jobs(data):
     np.testing.assert_allclose(b, a, rtol=1e-5)
 
 
-def test_evaluate_any_subnets_more_ranges_than_workers(data):
-    """The contract of the coarse-to-fine driver: evaluate(subnets)."""
-    X, y = data
-    module = recorder()
-    reference = scorer(module, store_subnet_scores=True).fit(X, y).subnet_scores_
+def _driver_masks(module, X):
+    """The driver's adapter, masked weights and magnitude masks (K, STEP)."""
     adapter = ModelAdapter(module, owner="test").resolve_head(torch.from_numpy(X[:2]))
     named = adapter.masked_parameters()
     masks = NestedMasks(
@@ -248,6 +245,15 @@ def test_evaluate_any_subnets_more_ranges_than_workers(data):
         schedule="geometric",
         rng=np.random.RandomState(0),
     )
+    return adapter, named, masks
+
+
+def test_evaluate_any_subnets_more_ranges_than_workers(data):
+    """The contract of the coarse-to-fine driver: evaluate(subnets)."""
+    X, y = data
+    module = recorder()
+    reference = scorer(module, store_subnet_scores=True).fit(X, y).subnet_scores_
+    adapter, named, masks = _driver_masks(module, X)
     state = state_copy(module)
     # Threads share the driver's module: each range must work on a copy.
     with parallel_config(backend="threading"):
@@ -404,17 +410,7 @@ def test_dask_resume_recomputes_missing_ranges(dask_client, data, tmp_path):
 
 
 def _two_ranges(module, X, y):
-    adapter = ModelAdapter(module, owner="test").resolve_head(torch.from_numpy(X[:2]))
-    named = adapter.masked_parameters()
-    masks = NestedMasks(
-        [p for _, p in named],
-        masking="magnitude",
-        scope="global",
-        n_subnets=K,
-        step=STEP,
-        schedule="geometric",
-        rng=np.random.RandomState(0),
-    )
+    adapter, named, masks = _driver_masks(module, X)
     sharded = ShardedScorer(
         adapter,
         masks,
