@@ -24,6 +24,13 @@ Run ``python benchmarks/bench_scaling.py`` (about 2-4 minutes on two cores);
 in this repository's layout; random images when it is absent). The results
 go to ``bench_scaling.txt`` in ``--out`` (default ``benchmarks/out/``).
 
+``--stress N`` instead checks the scores of ``N`` Dask fits (digits CNN,
+6 subnets, 2 single-thread workers) against ``n_jobs=1`` while
+``--stress-busy`` CPU-bound processes run beside them and Dask's active
+memory manager drops replicas every ``--stress-amm-interval``: the condition
+under which issue 17's Dask race gave wrong scores (one ``SUMMARY`` line,
+appended to the results file).
+
 ``--resnet50`` instead measures the per-image cost of one forward pass of a
 ResNet-50-shaped network (plain torch: bottleneck blocks 3-4-6-3, 25.6 M
 parameters, random weights, 224x224 inputs, batch 16, one thread), the unit of
@@ -171,6 +178,74 @@ def measure(name, workers, module, X, y, tiny, args, reference, tiny_local):
     }
 
 
+def _busy():
+    while True:
+        pass
+
+
+def dask_stress(n_fits, n_busy, amm_interval):
+    """Dask scores under load against n_jobs=1, the AMM dropping replicas often.
+
+    Before the fix of issue 17, a worker's shared copy of the network was
+    masked in place while a range ran; Dask's active memory manager (on by
+    default) drops replicas of the broadcast network, and a worker that lost
+    its replica fetched it from a peer in the middle of a masked pass: the
+    whole range was scored with masked weights as the dense ones (5 of 6 fits
+    with a 50 ms interval, 1 of 12 with the default 2 s under load). Returns
+    the SUMMARY line.
+    """
+    import multiprocessing
+
+    import dask
+    from dask.distributed import Client, LocalCluster
+    from sklearn.datasets import load_digits
+
+    from sklearn_dlc import load_digits_cnn, to_digits_input
+
+    X, y = load_digits(return_X_y=True)
+    X = to_digits_input(X)
+    net = load_digits_cnn()
+    params = {"n_subnets": 6, "step": 0.05}
+    reference = DLCHardness(net, **params).fit(X, y).hardness_
+    busy = [multiprocessing.Process(target=_busy, daemon=True) for _ in range(n_busy)]
+    for p in busy:
+        p.start()
+    diffs = []
+    try:
+        with (
+            dask.config.set(
+                {"distributed.scheduler.active-memory-manager.interval": amm_interval}
+            ),
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+            ) as cluster,
+            Client(cluster),
+        ):
+            for i in range(n_fits):
+                start = time.perf_counter()
+                with joblib.parallel_config(backend="dask"):
+                    got = DLCHardness(net, n_jobs=2, **params).fit(X, y).hardness_
+                seconds = time.perf_counter() - start
+                diffs.append(float(np.max(np.abs(got - reference) / np.abs(reference))))
+                print(
+                    f"stress fit {i + 1}/{n_fits}: {seconds:.1f} s, max relative "
+                    f"difference from n_jobs=1 {diffs[-1]:.1e}",
+                    flush=True,
+                )
+    finally:
+        for p in busy:
+            p.terminate()
+    wrong = sum(d > 1e-4 for d in diffs)
+    return (
+        f"SUMMARY bench=scaling_dask_stress fits={n_fits} wrong={wrong} "
+        f"max_rel_diff={max(diffs):.1e} busy_processes={n_busy} "
+        f"amm_interval={amm_interval}"
+    )
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -181,6 +256,21 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=250)
     add_out_argument(parser, "bench_scaling.txt")
     parser.add_argument("--resnet50", action="store_true", help="forward cost only")
+    parser.add_argument(
+        "--stress",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead, N Dask fits of the digits CNN under load against n_jobs=1",
+    )
+    parser.add_argument(
+        "--stress-busy", type=int, default=3, help="CPU-bound processes beside it"
+    )
+    parser.add_argument(
+        "--stress-amm-interval",
+        default="50ms",
+        help="interval of Dask's active memory manager (its default: 2s)",
+    )
     parser.add_argument(
         "--dask-malloc-trim",
         action="store_true",
@@ -193,6 +283,12 @@ def main(argv=None):
     torch.set_num_threads(1)
     if args.resnet50:
         resnet50_forward_cost(out, argv)
+        return
+    if args.stress:
+        summary = dask_stress(args.stress, args.stress_busy, args.stress_amm_interval)
+        print(summary, flush=True)
+        with out.open("a") as f:
+            f.write(f"\n$ {command_line('bench_scaling.py', argv)}\n{summary}\n")
         return
 
     import dask

@@ -43,6 +43,8 @@ from sklearn_dlc import (
     to_digits_input,
 )
 
+torch.set_num_threads(1)  # small networks on busy CPUs: user guide, Threads
+
 X, y = load_digits(return_X_y=True)
 X = to_digits_input(X)
 X_train, X_test, y_train, y_test = train_test_split(

@@ -30,6 +30,8 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from sklearn_dlc import DLCHardness, FlexRandSampler, causal_lm_loss, instruction_labels
 
+torch.set_num_threads(1)  # small networks on busy CPUs: user guide, Threads
+
 torch.manual_seed(0)
 config = GPT2Config(
     vocab_size=200, n_positions=32, n_embd=32, n_layer=2, n_head=2,

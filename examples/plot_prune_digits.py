@@ -33,6 +33,8 @@ from sklearn_dlc import (
     to_digits_input,
 )
 
+torch.set_num_threads(1)  # small networks on busy CPUs: user guide, Threads
+
 X, y = load_digits(return_X_y=True)
 X = to_digits_input(X)
 X_train, X_test, y_train, y_test = train_test_split(
@@ -72,7 +74,7 @@ print("kept per class:", np.bincount(y_kept))
 display = HardnessDisplay.from_estimator(
     pipe.named_steps["score"], y_train, sampler=pipe.named_steps["prune"]
 )
-display.ax_.set_xlabel("DLC hardness (mean loss over 50 subnets)")
+display.ax_.set_xlabel("DLC hardness (estimated mean loss over 50 subnets)")
 display.figure_.set_size_inches(7, 5)
 display.figure_.tight_layout()
 
@@ -95,7 +97,7 @@ fig, (ax0, ax1) = plt.subplots(1, 2, figsize=(10, 3.8))
 HardnessDisplay.from_predictions(
     None, hardness, kept_indices=kept, kind="hist", bins=40, ax=ax0
 )
-ax0.set_xlabel("DLC hardness (mean loss over 50 subnets)")
+ax0.set_xlabel("DLC hardness (estimated mean loss over 50 subnets)")
 ax0.set_ylabel("images")
 HardnessDisplay.from_predictions(
     np.where(correct, "frozen net correct", "frozen net wrong"),

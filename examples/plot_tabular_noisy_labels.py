@@ -35,6 +35,8 @@ from sklearn_dlc import (
     PruningCurveDisplay,
 )
 
+torch.set_num_threads(1)  # small networks on busy CPUs: user guide, Threads
+
 X, y = load_breast_cancer(return_X_y=True)
 X_source, X_target, y_source, y_target = train_test_split(
     X, y, test_size=0.5, stratify=y, random_state=0

@@ -16,6 +16,7 @@ from torch.utils.data import Dataset
 
 from ._engine import Batches, LocalScorer, ShardedScorer, is_constant
 from ._scored import attach_hardness
+from ._threads import warn_if_cores_busy
 
 
 def _n_samples(X):
@@ -54,6 +55,18 @@ def _validate_texts(X):
             f"{bad[0]} is {type(texts[bad[0]]).__name__} ({texts[bad[0]]!r})."
         )
     return texts
+
+
+def _looks_like_texts(X):
+    """Whether X is a non-empty 1-D list, array or Series of str (raw texts)."""
+    if hasattr(X, "iloc") and getattr(X, "ndim", 2) == 1:
+        X = X.to_numpy()
+    if isinstance(X, np.ndarray):
+        if X.ndim != 1 or not len(X) or X.dtype.kind not in "OUS":
+            return False
+    elif not isinstance(X, (list, tuple)) or not X:
+        return False
+    return all(isinstance(v, str) for v in X)
 
 
 def _check_finite_tensor(t):
@@ -182,7 +195,18 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     def _prepare_fit(self, X):
         """Resolve net, module and device, validate X; count its samples."""
         net, module = self._skorch_net()
+        if any(p.is_meta for p in module.parameters()):
+            raise ValueError(
+                f"{type(self).__name__}: the network's parameters are on the "
+                "'meta' device, which holds shapes but no weights, so there is "
+                "nothing to score. Load the weights first (e.g. from_pretrained "
+                "without device_map='meta', or load_state_dict(state, "
+                "assign=True) after building the model under "
+                "torch.device('meta'))."
+            )
         device = self._resolve_device(net, module)
+        if device.type == "cpu":
+            warn_if_cores_busy(type(self).__name__)
         X = self._validate_X(X, reset=True)
         n_samples = _n_samples(X)
         if n_samples < 1:
@@ -222,14 +246,31 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 _check_finite_tensor(value)
                 out[key] = value
             return out
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            allow_nd=True,
-            dtype="numeric",
-            ensure_all_finite=True,
-        )
+        if _looks_like_texts(X):
+            raise ValueError(
+                f"{type(self).__name__}: X holds raw texts; pass the model's "
+                "tokenizer as tokenizer= to score them (each batch is tokenized "
+                "as the network reads it), or tokenize them first and pass the "
+                "tokenizer's output (a dict of arrays) as X."
+            )
+        try:
+            return validate_data(
+                self,
+                X,
+                reset=reset,
+                allow_nd=True,
+                dtype="numeric",
+                ensure_all_finite=True,
+            )
+        except ValueError as exc:
+            if "NaN" not in str(exc) and "infinity" not in str(exc):
+                raise
+            raise ValueError(
+                f"{type(self).__name__}: X contains NaN or infinity, which a "
+                "network cannot score. Impute the missing values before the "
+                "scorer (e.g. sklearn.impute.SimpleImputer as a pipeline step) "
+                "or drop those samples."
+            ) from None
 
     def _batches(self, X, y, net, device, float_dtype, *, trim_padding=False):
         """X and its targets ``y`` as :class:`~._engine.Batches`, the one data
@@ -321,13 +362,14 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Returns
         -------
         X : same as input
-            The input, unchanged.
+            The input, unchanged; a list other than raw texts comes back as
+            the validated array.
         """
         check_is_fitted(self, "hardness_")
         validated = self._validate_X(X, reset=False)
-        if isinstance(X, (np.ndarray, torch.Tensor, Mapping, Dataset)) or hasattr(
-            X, "iloc"
-        ):
+        texts = getattr(self, "tokenizer", None) is not None and isinstance(X, list)
+        kept = (np.ndarray, torch.Tensor, Mapping, Dataset)
+        if texts or isinstance(X, kept) or hasattr(X, "iloc"):
             return X
         return validated
 

@@ -2,6 +2,7 @@
 
 import hashlib
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -97,14 +98,17 @@ class DLCHardness(BaseHardness):
         :class:`~skorch.NeuralNet`. The net supplies the device, the default
         batch size and, for :class:`~torch.utils.data.Dataset` inputs, the
         data loader (``iterator_valid``).
-    n_subnets : int or "auto", default=50
+    n_subnets : int or "auto", default="auto"
         Number of subnets K, the dense model (subnet 0) included. ``"auto"``
         evaluates the path of ``max_subnets`` subnets coarse to fine (the
         dense and the sparsest subnet, then bisection), estimates the mean
         over all of them by interpolating each sample's loss linearly between
         the evaluated subnets, and stops when a refinement no longer moves
         the ranking (see ``auto_tol``) or every subnet is done, in which case
-        the scores equal those of ``n_subnets=max_subnets`` exactly.
+        the scores equal those of ``n_subnets=max_subnets`` exactly. The
+        paper's score, K=50, is ``n_subnets=50`` (one pass per subnet);
+        ``"auto"``, the default, estimates it in a few passes (3 to 9 of 50
+        in ``benchmarks/bench_subnets.py``, Spearman 0.995 or more with it).
     max_subnets : int, default=50
         Length of the path that ``n_subnets="auto"`` estimates the mean over
         (the K it stands in for). Only used with ``n_subnets="auto"``.
@@ -145,12 +149,14 @@ class DLCHardness(BaseHardness):
         backbone: sentence-transformers, transformers' ``AutoModel``, timm with
         ``num_classes=0``) has no head: every maskable weight is masked and
         the prototype head works on the network's output itself.
-    output_key : str, default=None
+    output_key : str or int, default=None
         Which entry of a dict-like output (transformers' ``ModelOutput``,
         sentence-transformers) to read. None reads the first of ``logits``,
         ``sentence_embedding``, ``last_hidden_state`` (mean-pooled over the
         batch's ``attention_mask``) and ``pooler_output`` that the output
-        holds. A tuple output is read through its first element.
+        holds. A tuple output is read through its first element, or through
+        element ``output_key`` when it is an int (``1`` for a network that
+        returns ``(features, logits)``).
     tokenizer : callable, default=None
         Makes ``X`` a 1-D sequence of raw texts (list, array or pandas Series
         of str), tokenized batch by batch as ``tokenizer(list_of_texts,
@@ -209,6 +215,10 @@ class DLCHardness(BaseHardness):
         :doc:`/cluster`: results equal ``n_jobs=1`` up to float rounding; the
         prototype head costs one more dense pass; a Dataset ``X`` and a
         ``tokenizer`` must pickle; ``device="cuda"`` is each worker's own GPU.
+        Starting the workers (new processes that import torch) and sending
+        them the network cost seconds per fit, more than a small network
+        takes to score a small dataset in this process: shard when one
+        process would take minutes.
     store_subnet_scores : bool, default=False
         Keep the matrix of per-subnet scores in ``subnet_scores_``: one
         column per evaluated subnet (all of them unless
@@ -303,9 +313,10 @@ class DLCHardness(BaseHardness):
     >>> scorer.sparsities_[:3].round(4)
     array([0.    , 0.0469, 0.0938])
 
-    ``n_subnets="auto"`` estimates the mean over 50 subnets from fewer:
+    The default ``n_subnets="auto"`` estimates the mean over 50 subnets
+    (the paper's ``n_subnets=50``) from fewer:
 
-    >>> auto = DLCHardness(net, n_subnets="auto").fit(X, y)
+    >>> auto = DLCHardness(net).fit(X, y)
     >>> auto.convergence_["n_passes"], auto.n_passes_
     (array([ 2,  3,  5,  9, 17]), 17)
     """
@@ -321,7 +332,7 @@ class DLCHardness(BaseHardness):
         "scope": [StrOptions({"global", "layer"})],
         "head": [StrOptions({"prototype", "model"})],
         "head_layer": [str, None],
-        "output_key": [str, None],
+        "output_key": [str, Integral, None],
         "tokenizer": [callable, None],
         "trim_padding": ["boolean"],
         "masked_layers": [callable, type, str, list, tuple, None],
@@ -345,7 +356,7 @@ class DLCHardness(BaseHardness):
         self,
         net,
         *,
-        n_subnets=50,
+        n_subnets="auto",
         max_subnets=50,
         auto_tol=0.98,
         step=0.02,
@@ -474,7 +485,7 @@ class DLCHardness(BaseHardness):
         params["device"] = str(device)
         for key in ("criterion", "masked_layers", "tokenizer"):
             params[key] = _stable_key(params[key])
-        if isinstance(X, dict):
+        if isinstance(X, Mapping):
             X_key = {
                 k: v.cpu().numpy() if isinstance(v, torch.Tensor) else v
                 for k, v in X.items()
@@ -563,11 +574,19 @@ class DLCHardness(BaseHardness):
             if adapter.head is not None
             else ""
         )
-        return (
+        message = (
             f"{type(self).__name__}: the network has no weight to mask{where} "
             "(Conv, Linear, MultiheadAttention or transformers' Conv1D, "
             "embeddings excluded). Pass masked_layers= to choose layers."
         )
+        if (adapter.tuple_length or 0) > 1 and not isinstance(self.output_key, int):
+            message += (
+                f" The network returns a tuple of {adapter.tuple_length} "
+                "elements and its first one is read (the output of "
+                f"{adapter.head_name!r}); pass output_key=<index> to read "
+                "another, e.g. output_key=1 for (features, logits)."
+            )
+        return message
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):

@@ -7,6 +7,8 @@ rides on a zero-copy view of the user's data (never on the user's object), so
 ``transform`` and everything downstream see the plain data.
 """
 
+from collections.abc import Mapping
+
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -48,7 +50,19 @@ class _ScoredTensor(torch.Tensor):
 
 
 class _ScoredDict(dict):
-    pass
+    """A plain-dict view of any mapping (e.g. ``BatchEncoding``); keeps the original."""
+
+    def __init__(self, original):
+        super().__init__(original)
+        self.original = original
+
+
+class _ScoredList(list):
+    """A list of samples (e.g. raw texts); keeps the original."""
+
+    def __init__(self, original):
+        super().__init__(original)
+        self.original = original
 
 
 class _ScoredDataset(Dataset):
@@ -71,8 +85,10 @@ def attach_hardness(X, hardness):
         return marked
     if isinstance(X, torch.Tensor):
         marked = X.as_subclass(_ScoredTensor)
-    elif isinstance(X, dict):
+    elif isinstance(X, Mapping):
         marked = _ScoredDict(X)
+    elif isinstance(X, list):
+        marked = _ScoredList(X)
     elif isinstance(X, Dataset):
         marked = _ScoredDataset(X)
     else:
@@ -95,8 +111,8 @@ def split_hardness(X):
         return X.view(np.ndarray), hardness
     if isinstance(X, _ScoredTensor):
         return X.as_subclass(torch.Tensor), hardness
-    if isinstance(X, _ScoredDict):
-        return dict(X), hardness
+    if isinstance(X, (_ScoredDict, _ScoredList)):
+        return X.original, hardness
     if isinstance(X, _ScoredDataset):
         return X.dataset, hardness
     return X, None

@@ -1,6 +1,7 @@
 """TrainingDynamicsHardness: scores that need a fine-tuning run (baselines)."""
 
 import copy
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -114,7 +115,7 @@ def _per_sample_grad_norms(module, xb, target, probabilities):
     buffers = dict(module.named_buffers())
 
     def loss(params, x, t):
-        if isinstance(x, dict):
+        if isinstance(x, Mapping):
             args, kwargs = (), {k: v.unsqueeze(0) for k, v in x.items()}
         else:
             args, kwargs = (x.unsqueeze(0),), {}

@@ -224,6 +224,65 @@ def test_weights_restored_bit_for_bit_after_failure(small_digits, exc):
     assert all(p.data.data_ptr() == p.data_ptr() for p in net.parameters())
 
 
+class HookError(Exception):
+    pass
+
+
+def test_failure_after_a_successful_call_keeps_its_type(small_digits):
+    # Only a failure before any successful forward call is about the input.
+    X, y = small_digits
+    torch.manual_seed(0)
+    net = TinyCNN()
+    calls = []
+
+    def hook(module, args, output):
+        calls.append(1)
+        if len(calls) == 5:  # the probe, subnets 0 to 2, then subnet 3
+            raise HookError("raised by a hook")
+
+    net.register_forward_hook(hook)
+    state = state_copy(net)
+    with pytest.raises(HookError, match="raised by a hook"):
+        DLCHardness(net, n_subnets=5, step=0.1, batch_size=len(X)).fit(X, y)
+    assert_same_state(net, state)
+    calls.clear()
+    with pytest.raises(ValueError, match="failed on the first samples of X"):
+        DLCHardness(Exploding(TinyCNN(), 0, HookError("at once")), n_subnets=2).fit(
+            X, y
+        )
+
+
+def test_meta_module_holds_no_weights(small_digits):
+    X, y = small_digits
+    with torch.device("meta"):
+        net = TinyCNN()
+    with pytest.raises(ValueError, match="'meta' device.*no weights"):
+        DLCHardness(net, n_subnets=2).fit(X, y)
+
+
+class FeaturesAndLogits(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.f = nn.Linear(64, 16)
+        self.head = nn.Linear(16, 10)
+
+    def forward(self, x):
+        z = torch.tanh(self.f(x.reshape(len(x), -1)))
+        return z, self.head(z)
+
+
+def test_tuple_output_message_and_output_key_index(small_digits):
+    X, y = small_digits
+    torch.manual_seed(0)
+    net = FeaturesAndLogits()
+    with pytest.raises(ValueError, match=r"tuple of 2 elements.*output_key=1"):
+        DLCHardness(net, n_subnets=2).fit(X, y)
+    scorer = DLCHardness(net, n_subnets=2, output_key=1).fit(X, y)
+    assert scorer.head_layer_ == "head" and scorer.masked_parameters_ == ["f.weight"]
+    with pytest.raises(ValueError, match="output_key=2 is out of range"):
+        DLCHardness(net, n_subnets=2, output_key=2).fit(X, y)
+
+
 def test_weights_and_modes_untouched_after_fit(tiny_cnn, small_digits):
     X, y = small_digits
     tiny_cnn.train()
@@ -369,7 +428,8 @@ def _X():
             "schedule='linear'",
         ),
         ({"criterion": lambda o, t: o}, None, None, ValueError, "criterion"),
-        ({}, "nan", None, ValueError, "NaN"),
+        ({}, "nan", None, ValueError, "NaN or infinity.*SimpleImputer"),
+        ({}, "texts", None, ValueError, "raw texts; pass the model's tokenizer"),
         ({}, "inf", None, ValueError, "infinity"),
         ({}, "nan-tensor", None, ValueError, "NaN"),
         ({}, None, "short", ValueError, "inconsistent numbers of samples"),
@@ -392,6 +452,8 @@ def test_bad_input_errors_name_the_problem(params, X, y, exc, match):
         data[3, 0, 0, 0] = np.nan
     elif X == "inf":
         data[3, 0, 0, 0] = np.inf
+    elif X == "texts":
+        data = [f"text {i}" for i in range(20)]
     elif X == "nan-tensor":
         data = torch.as_tensor(data)
         data[2, 0, 1, 1] = float("nan")

@@ -96,7 +96,15 @@ def test_sklearn_compatible(estimator, check):
     check(estimator)
 
 
-@imblearn_parametrize_with_checks(CHECKED)
+# imblearn hands pytest a generator of checks, which pytest deprecates.
+_IMBLEARN_CHECKS = imblearn_parametrize_with_checks(CHECKED)
+
+
+@pytest.mark.parametrize(
+    _IMBLEARN_CHECKS.args[0],
+    list(_IMBLEARN_CHECKS.args[1]),
+    **_IMBLEARN_CHECKS.kwargs,
+)
 def test_imblearn_compatible(estimator, check):
     check(estimator)
 

@@ -2,6 +2,7 @@
 
 import copy
 import os
+import pickle
 import threading
 import time
 
@@ -16,9 +17,14 @@ from torch.utils.data import Dataset, TensorDataset
 
 from sklearn_dlc import ConfidenceHardness, DLCHardness
 from sklearn_dlc._engine._adapter import ModelAdapter
-from sklearn_dlc._engine._losses import PrototypeLoss
+from sklearn_dlc._engine._losses import LogitLoss, PrototypeLoss
 from sklearn_dlc._engine._masks import NestedMasks
-from sklearn_dlc._engine._sharded import ShardedScorer, split_ranges
+from sklearn_dlc._engine._sharded import (
+    ShardedScorer,
+    _score_range,
+    cloudpickle,
+    split_ranges,
+)
 
 K = 4
 STEP = 0.1
@@ -226,11 +232,8 @@ def test_confidence_hardness_n_jobs(data):
     np.testing.assert_allclose(b, a, rtol=1e-5)
 
 
-def test_evaluate_any_subnets_more_ranges_than_workers(data):
-    """The contract of the coarse-to-fine driver: evaluate(subnets)."""
-    X, y = data
-    module = recorder()
-    reference = scorer(module, store_subnet_scores=True).fit(X, y).subnet_scores_
+def _driver_masks(module, X):
+    """The driver's adapter, masked weights and magnitude masks (K, STEP)."""
     adapter = ModelAdapter(module, owner="test").resolve_head(torch.from_numpy(X[:2]))
     named = adapter.masked_parameters()
     masks = NestedMasks(
@@ -242,6 +245,15 @@ def test_evaluate_any_subnets_more_ranges_than_workers(data):
         schedule="geometric",
         rng=np.random.RandomState(0),
     )
+    return adapter, named, masks
+
+
+def test_evaluate_any_subnets_more_ranges_than_workers(data):
+    """The contract of the coarse-to-fine driver: evaluate(subnets)."""
+    X, y = data
+    module = recorder()
+    reference = scorer(module, store_subnet_scores=True).fit(X, y).subnet_scores_
+    adapter, named, masks = _driver_masks(module, X)
     state = state_copy(module)
     # Threads share the driver's module: each range must work on a copy.
     with parallel_config(backend="threading"):
@@ -395,6 +407,68 @@ def test_dask_resume_recomputes_missing_ranges(dask_client, data, tmp_path):
     np.testing.assert_allclose(got.hardness_, expected, rtol=1e-5)
     firsts = sorted({i for v in logged(log).values() for i in v})
     assert firsts == list(range(120, 240, 32))
+
+
+def _two_ranges(module, X, y):
+    adapter, named, masks = _driver_masks(module, X)
+    sharded = ShardedScorer(
+        adapter,
+        masks,
+        [n for n, _ in named],
+        X,
+        torch.from_numpy(y),
+        LogitLoss("loss"),
+        n_samples=len(X),
+        n_jobs=1,
+        n_ranges=2,
+        batch_size=32,
+        device="cpu",
+    )
+
+    def run(network, part):
+        args = (list(range(K)), False, sharded.loss_fn, sharded._settings)
+        return _score_range(network, None, part, *args)[1]["losses"]
+
+    return sharded, run
+
+
+def test_worker_copy_sent_mid_pass_holds_dense_weights(data):
+    """A Dask worker keeps one unpickled network for all the ranges it runs.
+    When the scheduler has dropped another worker's replica (its active memory
+    manager does so), that worker fetches the network from this one, possibly
+    while a range is in a masked pass here. This replays that order: the copy
+    sent during subnet 1 must score the other range like a pristine copy."""
+    X, y = data
+    sharded, run = _two_ranges(recorder(), X, y)
+    on_worker = pickle.loads(cloudpickle.dumps(sharded._network))
+    calls, sent = [], []
+
+    def send(module, args):
+        calls.append(len(calls))
+        if len(calls) == 6 and not sent:  # second batch of subnet 1
+            handle.remove()
+            sent.append(cloudpickle.dumps(on_worker))
+
+    handle = on_worker.module.register_forward_pre_hook(send)
+    first, second = sharded._parts
+    run(on_worker, first)
+    assert len(sent) == 1
+    expected = run(pickle.loads(cloudpickle.dumps(sharded._network)), second)
+    got = run(pickle.loads(sent[0]), second)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def test_worker_refuses_altered_weights(data):
+    X, y = data
+    sharded, run = _two_ranges(recorder(), X, y)
+    on_worker = pickle.loads(cloudpickle.dumps(sharded._network))
+    name = on_worker.masked_names[0]
+    weight = dict(on_worker.module.named_parameters())[name]
+    n = int(torch.count_nonzero(weight))
+    with torch.no_grad():
+        weight.view(-1)[weight.view(-1).abs().argmax()] = 0.0
+    with pytest.raises(RuntimeError, match=f"'{name}' has {n - 1} nonzeros"):
+        run(on_worker, sharded._parts[1])
 
 
 def test_masks_detach_and_bind():

@@ -213,9 +213,30 @@ def test_raw_texts_through_pipeline_keep_strings():
     )
     X_kept, y_kept = pipe.fit_resample(TEXTS, Y_TEXT)
     kept = pipe[-1].sample_indices_
-    assert len(X_kept) == 6 and all(isinstance(t, str) for t in X_kept)
+    assert type(X_kept) is list and len(X_kept) == 6
     assert list(X_kept) == [TEXTS[i] for i in kept]
     np.testing.assert_array_equal(y_kept, Y_TEXT[kept])
+
+
+def test_batch_encoding_through_pipeline():
+    # transformers' tokenizers return a BatchEncoding: a Mapping, not a dict.
+    transformers = pytest.importorskip("transformers")
+    torch.manual_seed(0)
+    net = MaskedMean().eval()
+    X, y = _padded(), np.arange(30) % 3
+    batch = transformers.BatchEncoding({k: torch.from_numpy(v) for k, v in X.items()})
+    kw = dict(n_subnets=2, step=0.2)
+    pipe = Pipeline(
+        [("score", DLCHardness(net, **kw)), ("prune", FlexRandSampler(0.5))]
+    )
+    X_kept, y_kept = pipe.fit_resample(batch, y)
+    kept = pipe[-1].sample_indices_
+    assert type(X_kept) is transformers.BatchEncoding and len(kept) == 15
+    for key, value in X.items():
+        np.testing.assert_array_equal(X_kept[key].numpy(), value[kept])
+    np.testing.assert_array_equal(y_kept, y[kept])
+    expected = DLCHardness(net, **kw).fit(X, y).hardness_
+    np.testing.assert_array_equal(pipe[0].hardness_, expected)
 
 
 @pytest.mark.parametrize(
@@ -369,3 +390,21 @@ def test_sharded_text_scores_equal_grouped():
     np.testing.assert_array_equal(np.argsort(sharded), np.argsort(grouped))
     # The ranges trimmed their padding too.
     assert min(seen) < 16
+
+
+def test_engine_batches_any_mapping():
+    # The engine takes any Mapping as a dict input, as the estimators do.
+    from collections import UserDict
+
+    from sklearn_dlc._engine._data import Batches, iterate_tensors
+
+    X = {k: torch.from_numpy(v) for k, v in _padded(n=10).items()}
+    for data in (
+        Batches(UserDict(X), None, 4, torch.device("cpu")),
+        iterate_tensors(UserDict(X), 4, torch.device("cpu")),
+    ):
+        got = list(data())
+        assert [(start, stop) for start, stop, _ in got] == [(0, 4), (4, 8), (8, 10)]
+        for start, stop, xb in got:
+            assert set(xb) == set(X)
+            torch.testing.assert_close(xb["input_ids"], X["input_ids"][start:stop])

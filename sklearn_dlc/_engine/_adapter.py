@@ -181,6 +181,8 @@ class ModelAdapter:
         self.unused = set()
         self._one_mapping = None
         self._tap = None
+        self._called = False
+        self.tuple_length = None
 
     # -- batches in, outputs out -------------------------------------------
 
@@ -195,12 +197,17 @@ class ModelAdapter:
         return self.module(xb)
 
     def checked_call(self, xb):
-        """:meth:`call` whose failure on the first batch says what went in.
+        """:meth:`call` whose failure says what went in, until a call succeeds.
 
-        Out-of-memory errors and interrupts pass through unchanged.
+        Only a failure before any successful forward call is about the input
+        (its shape, dtype or keys); later ones (a hook, a masked subnet, one
+        bad sample) pass through with their own type, as do out-of-memory
+        errors and interrupts.
         """
-        try:
+        if self._called:
             return self.call(xb)
+        try:
+            out = self.call(xb)
         except torch.OutOfMemoryError:
             raise
         except Exception as exc:
@@ -208,6 +215,8 @@ class ModelAdapter:
                 f"{self.owner}: the network failed on the first samples of X "
                 f"({describe_batch(xb)}): {type(exc).__name__}: {exc}"
             ) from exc
+        self._called = True
+        return out
 
     def read(self, output, xb=None):
         """The tensor of a raw network output that the engine works on.
@@ -220,9 +229,19 @@ class ModelAdapter:
         if isinstance(output, torch.Tensor):
             return output
         if isinstance(output, (tuple, list)) and output:
-            return self.read(output[0], xb)
+            self.tuple_length = len(output)
+            index = self.output_key if isinstance(self.output_key, int) else 0
+            if not -len(output) <= index < len(output):
+                raise ValueError(
+                    f"{self.owner}: output_key={index} is out of range for the "
+                    f"network's output, a {type(output).__name__} of "
+                    f"{len(output)} elements."
+                )
+            return self.read(output[index], xb)
         if isinstance(output, Mapping):
-            keys = [self.output_key] if self.output_key else OUTPUT_KEYS
+            keys = (
+                [self.output_key] if isinstance(self.output_key, str) else OUTPUT_KEYS
+            )
             for key in keys:
                 value = output.get(key)
                 if value is None:

@@ -80,7 +80,7 @@ def iterate_tensors(X, batch_size, device):
     ``X`` is a tensor or a dict of tensors on any device (other dict values
     go to every batch as they are); each batch is moved to ``device``.
     """
-    if isinstance(X, dict):
+    if isinstance(X, Mapping):
         n = len(next(v for v in X.values() if isinstance(v, torch.Tensor)))
     else:
         n = len(X)
@@ -88,7 +88,7 @@ def iterate_tensors(X, batch_size, device):
     def batches():
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            if isinstance(X, dict):
+            if isinstance(X, Mapping):
                 xb = {
                     k: v[start:stop].to(device, non_blocking=True)
                     if isinstance(v, torch.Tensor)

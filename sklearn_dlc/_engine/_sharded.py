@@ -92,6 +92,42 @@ def _digest(x):
     return joblib.hash(x)
 
 
+def _sharing_copy(module):
+    """A copy of ``module`` with new Parameter objects on the same storage.
+
+    Masks set ``.data`` of the copy's parameters (or swap its layers'
+    classes), which leaves ``module`` untouched; no weight is copied.
+    """
+    memo = {}
+    for p in module.parameters():
+        memo[id(p)] = torch.nn.Parameter(p.data, requires_grad=p.requires_grad)
+    for b in module.buffers():
+        memo[id(b)] = b
+    return copy.deepcopy(module, memo)
+
+
+def _fingerprint(module, names):
+    """Per masked weight: its number of nonzeros and the float64 sum of ``|w|``."""
+    named = dict(module.named_parameters())
+    out = []
+    for name in names:
+        w = named[name].detach()
+        out.append((int(torch.count_nonzero(w)), float(w.double().abs().sum())))
+    return out
+
+
+def _check_fingerprint(module, names, expected):
+    got = _fingerprint(module, names)
+    for name, (nnz, total), (nnz0, total0) in zip(names, got, expected):
+        if nnz != nnz0 or abs(total - total0) > 1e-6 * abs(total0):
+            raise RuntimeError(
+                f"The worker's copy of the network is not the driver's: weight "
+                f"{name!r} has {nnz} nonzeros and sum |w| {total:.9g} instead "
+                f"of {nnz0} and {total0:.9g} (the copy was altered, e.g. "
+                "masked, before it reached this worker)."
+            )
+
+
 class _Network:
     """The network as every range needs it: weights, mask orderings, head."""
 
@@ -103,8 +139,9 @@ class _Network:
         self.masked_names = masked_names
         self.head_name, self.unused = head
         self.adapter_kwargs = adapter_kwargs
+        self.fingerprint = _fingerprint(module, masked_names)
         # Not unpickled: this is the driver's (maybe the user's) module, as
-        # under joblib's threading backend; workers must copy it.
+        # under joblib's threading backend.
         self._private = False
         self._lock = threading.Lock()
 
@@ -122,14 +159,22 @@ class _Network:
     def checkout(self, device):
         """``(adapter, masks)`` on ``device``, in eval mode, for one range.
 
-        Ranges that share an unpickled copy (threads of one Dask worker) take
-        turns: the masks swap weights in and out of that copy.
+        The range gets its own module whose parameters share the weights of
+        ``self.module`` and are masked in its place: this object stays dense
+        while ranges run. A Dask worker keeps one unpickled copy for all its
+        ranges and may send it to another worker mid-pass (when the scheduler
+        has dropped that worker's replica); a copy masked in place would give
+        the other worker masked weights as the dense ones. Ranges that share
+        a copy (threads of one worker) take turns, to hold one set of masked
+        working copies at a time.
         """
         with self._lock:
             if self._private:
-                module = self.module = self.module.to(device)
+                # Once per worker and device; moving keeps the values.
+                self.module = self.module.to(device)
+                module = _sharing_copy(self.module)
             else:
-                module = copy.deepcopy(self.module).to(device)
+                module = _sharing_copy(self.module).to(device)
             adapter = ModelAdapter(
                 module, head_layer=self.head_name, **self.adapter_kwargs
             )
@@ -147,6 +192,7 @@ class _Network:
                         f"than the driver's: {[n for n, _ in named]} instead of "
                         f"{self.masked_names}."
                     )
+                _check_fingerprint(module, self.masked_names, self.fingerprint)
                 masks = self.masks.bind([p for _, p in named], module=module)
             with eval_mode(module):
                 yield adapter, masks
