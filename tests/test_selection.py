@@ -28,17 +28,24 @@ def _budget(n_c, pruning_rate):
     return min(n_c, max(1, _round_half_up(b * n_c)))
 
 
+def _round_half_down(x):
+    return max(0, -floor(Fraction(1, 2) - x))
+
+
 def _reference(n_c, pruning_rate, split):
     """DESIGN.md's FlexRand counts in exact arithmetic, before pool clipping.
 
-    Returns ``(easy_pool, easy, hard)``: the easy count is ``round(e * n_c)``
-    and the hard count is the rest of the class budget.
+    Returns ``(easy_pool, easy, hard)``: the hard count is ``h * n_c``
+    rounded half down, capped so that the easy pool keeps ``e * n_c`` rounded
+    half down (remainders go to the easy pool), and the easy count is the
+    rest of the class budget.
     """
     b = 1 - Fraction(str(pruning_rate))
     g = Fraction(str(split))
     e = min(g, b / 2) if g <= Fraction(1, 2) else b - min(1 - g, b / 2)
-    n_easy = _round_half_up(e * n_c)
-    return _round_half_up(g * n_c), n_easy, _budget(n_c, pruning_rate) - n_easy
+    budget = _budget(n_c, pruning_rate)
+    n_hard = min(_round_half_down((b - e) * n_c), budget - _round_half_down(e * n_c))
+    return _round_half_up(g * n_c), budget - n_hard, n_hard
 
 
 def _pools(hardness, y, label, easy_pool):
@@ -102,10 +109,12 @@ def test_every_strategy_keeps_the_same_budget(split):
         (100, 0.5, 0.2, (20, 20, 30)),
         (100, 0.2, 0.9, (90, 70, 10)),
         (10, 0.5, 0.5, (5, 3, 2)),  # easy 2.5 -> 3, hard the rest of 5
-        (30, 0.9, 0.5, (15, 2, 1)),  # budget 3: easy 1.5 -> 2
+        (30, 0.9, 0.5, (15, 2, 1)),  # budget 3: hard 1.5 -> 1, easy the rest
+        (30, 0.99, 0.5, (15, 1, 0)),  # a budget of one comes from the easy pool
+        (33, 0.9, 0.05, (2, 2, 1)),  # 1.65 + 1.65 of 3: the easy share first
         (5, 0.0, 0.5, (3, 3, 2)),  # the whole class
         (5, 0.1, 0.7, (4, 4, 1)),  # hard asks 2 of a pool of 1: 1 moves
-        (5, 0.9, 0.5, (3, 0, 1)),  # budget 1 (0.5 -> 1), easy 0.25 -> 0
+        (5, 0.9, 0.5, (3, 1, 0)),  # budget 1 (0.5 -> 1): from the easy pool
         (3, 0.9, 0.05, (0, 0, 1)),  # budget 0.3 raised to 1
         (1, 0.5, 0.3, (0, 0, 1)),  # empty easy pool: the one is hard
         (1, 0.5, 0.7, (1, 1, 0)),  # empty hard pool: the one is easy
