@@ -5,6 +5,7 @@ Complexity (Jiang et al., ICLR 2025); ``FlexRandSampler`` keeps a randomized
 mix of easy and hard samples of every class.
 """
 
+from ._choose_selection import choose_selection
 from ._confidence_hardness import ConfidenceHardness
 from ._dlc_hardness import DLCHardness
 from ._flexrand_sampler import FlexRandSampler
@@ -31,6 +32,7 @@ __all__ = [
     "PruningCurveDisplay",
     "TrainingDynamicsHardness",
     "causal_lm_loss",
+    "choose_selection",
     "fine_tune",
     "instruction_labels",
     "load_digits_cnn",

@@ -243,7 +243,8 @@ class FlexRandSampler(BaseSampler):
     the budget from the easy pool: remainders go to the easy pool, and a
     budget of one sample is drawn from it. When a pool is too small for its
     count, the excess is drawn from the other pool. Ties in hardness are
-    broken by position (stable sort), so the output is deterministic for a given ``random_state``.
+    broken by position (stable sort), so the output is deterministic for a
+    given ``random_state``.
 
     With ``sklearn.set_config(enable_metadata_routing=True)``,
     ``set_fit_resample_request(hardness=True)`` routes ``hardness`` passed to
