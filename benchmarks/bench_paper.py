@@ -19,8 +19,12 @@ Claims (Jiang et al., ICLR 2025, arXiv:2402.05356):
 Usage::
 
     python benchmarks/bench_paper.py --quick            # < 10 min, 2 CPU cores
-    python benchmarks/bench_paper.py                    # full run, writes
-                                                        # benchmarks/results/
+    python benchmarks/bench_paper.py                    # full run
+    python benchmarks/bench_paper.py --out benchmarks/results  # refresh the
+                                                        # committed records
+
+Reports go to ``--out`` (default ``benchmarks/out/``):
+``bench_paper[_quick].{md,png,json}``.
 
 The last line is ``SUMMARY speedup_vs_training=<x> acc_gain_vs_random_keep10=
 <points> spearman_vs_sgd=<rho>``. Timings are wall-clock times of ``fit``,
@@ -31,22 +35,17 @@ limited to ``--threads`` threads; compare them as ratios only.
 import argparse
 import datetime
 import json
-import os
-import platform
-import shlex
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import Clock, add_out_argument, command_line, machine, timed
 from scipy.stats import spearmanr
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sklearn_dlc import (  # noqa: E402
+from sklearn_dlc import (
     ConfidenceHardness,
     DLCHardness,
     FlexRandSampler,
@@ -86,13 +85,7 @@ def parse_args(argv=None):
         help="kept fractions 10%% and 50%% only, no split sweep (< 10 min)",
     )
     parser.add_argument("--seeds", type=int, default=3, help="number of seeds (>= 1)")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="folder for the Markdown report and the figure (full run default: "
-        "benchmarks/results; --quick writes nothing unless given)",
-    )
+    add_out_argument(parser, "the Markdown report, the figure and the raw results")
     parser.add_argument(
         "--threads",
         type=int,
@@ -108,40 +101,12 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error("--seeds must be >= 1")
-    if args.out is None and not args.quick:
-        args.out = Path(__file__).resolve().parent / "results"
     return args
-
-
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [ln.split(":", 1)[1].strip() for ln in f if "model name" in ln]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    try:
-        load = f"{os.getloadavg()[0]:.1f}"
-    except OSError:
-        load = "n/a"
-    return (
-        f"{cpu}, {os.cpu_count()} logical cores (load average {load} at start), "
-        f"{platform.system()} {platform.release()}, Python "
-        f"{platform.python_version()}, torch {torch.__version__} with "
-        f"{torch.get_num_threads()} thread(s), no GPU used"
-    )
 
 
 def accuracy(model, X, y):
     with torch.no_grad():
         return float((model(torch.as_tensor(X)).argmax(1).numpy() == y).mean())
-
-
-def timed(estimator, X, y):
-    start = time.perf_counter()
-    estimator.fit(X, y)
-    return estimator.hardness_, time.perf_counter() - start
 
 
 def kept_indices(hardness, y, keep, strategy, seed, split=0.5):
@@ -188,7 +153,8 @@ def run_seed(seed, net, X, y, fractions, splits, repeats, log):
     for _ in range(repeats):
         for i in rng.permutation(len(jobs)):
             name, estimator = jobs[i]
-            scores[name], t = timed(estimator, X_tr, y_tr)
+            fitted, t = timed(estimator.fit, X_tr, y_tr)
+            scores[name] = fitted.hardness_
             times[name] = min(t, times.get(name, np.inf))
             log(f"  seed {seed}: scored {name:<18s} in {t:6.2f} s")
     scores[DENSE], times[DENSE] = scores["DLC K=1"], times["DLC K=1"]
@@ -592,14 +558,15 @@ def _from_json(data):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    start = time.perf_counter()
+    clock = Clock()
     if args.from_json is not None:
         run = _from_json(json.loads(args.from_json.read_text(encoding="utf-8")))
     else:
         run = {
-            "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+            "command": command_line("bench_paper.py", argv),
             "machine": machine(),
             "date": datetime.date.today().isoformat(),
             "quick": args.quick,
@@ -611,7 +578,7 @@ def main(argv=None):
         }
 
         def log(msg):
-            print(f"[{time.perf_counter() - start:7.1f} s]{msg}", flush=True)
+            print(f"[{clock():7.1f} s]{msg}", flush=True)
 
         X, y = load_digits(return_X_y=True)
         X = to_digits_input(X)
@@ -622,21 +589,20 @@ def main(argv=None):
             )
             for seed in range(args.seeds)
         ]
-        run["wall_s"] = time.perf_counter() - start
+        run["wall_s"] = clock()
     fractions, splits = run["fractions"], run["splits"]
     s = summarize(run["results"], fractions, splits)
     text = report(s, run, fractions, splits)
     print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        stem = "bench_paper_quick" if run["quick"] else "bench_paper"
-        (args.out / f"{stem}.md").write_text(text, encoding="utf-8")
-        plot(s, fractions, args.out / f"{stem}.png")
-        if args.from_json is None:
-            (args.out / f"{stem}.json").write_text(
-                json.dumps(_to_json(run), indent=1), encoding="utf-8"
-            )
-        print(f"wrote {stem}.md, {stem}.png and the raw results in {args.out}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = "bench_paper_quick" if run["quick"] else "bench_paper"
+    (args.out / f"{stem}.md").write_text(text, encoding="utf-8")
+    plot(s, fractions, args.out / f"{stem}.png")
+    if args.from_json is None:
+        (args.out / f"{stem}.json").write_text(
+            json.dumps(_to_json(run), indent=1), encoding="utf-8"
+        )
+    print(f"wrote {stem}.md, {stem}.png and the raw results in {args.out}")
     print(
         f"SUMMARY speedup_vs_training={s['speedup'].mean():.2f} "
         f"acc_gain_vs_random_keep10={s['gain10'].mean():.2f} "

@@ -21,12 +21,13 @@ tiny fit also gives the cold start (starting workers, importing torch).
 
 Run ``python benchmarks/bench_scaling.py`` (about 2-4 minutes on two cores);
 ``--data`` is the folder holding ``cifar10.npz`` (default ``../shared/data``
-in this repository's layout; random images when it is absent).
+in this repository's layout; random images when it is absent). The results
+go to ``bench_scaling.txt`` in ``--out`` (default ``benchmarks/out/``).
 
 ``--resnet50`` instead measures the per-image cost of one forward pass of a
 ResNet-50-shaped network (plain torch: bottleneck blocks 3-4-6-3, 25.6 M
 parameters, random weights, 224x224 inputs, batch 16, one thread), the unit of
-the cost model of ``docs/cluster.rst``, and appends it to the results file.
+the cost model of ``docs/cluster.rst``, and appends it to that file.
 """
 
 import argparse
@@ -40,12 +41,16 @@ import joblib
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import (
+    add_data_argument,
+    add_out_argument,
+    command_line,
+    load_cifar10,
+)
 from _workloads import SmallResNet
 from torch import nn
 
 from sklearn_dlc import DLCHardness
-
-HERE = Path(__file__).resolve().parent
 
 
 class Bottleneck(nn.Module):
@@ -100,7 +105,7 @@ class ResNet50(nn.Module):
         return self.head(self.features(x))
 
 
-def resnet50_forward_cost(out):
+def resnet50_forward_cost(out, argv):
     torch.manual_seed(0)
     model = ResNet50().eval()
     n_params = sum(p.numel() for p in model.parameters())
@@ -121,14 +126,14 @@ def resnet50_forward_cost(out):
     )
     print(line)
     with open(out, "a") as f:
-        f.write(f"\n$ python {' '.join(sys.argv)}\n{line}\n")
+        f.write(f"\n$ {command_line('bench_scaling.py', argv)}\n{line}\n")
 
 
 def load_data(folder, n_samples):
     path = Path(folder) / "cifar10.npz"
     if path.exists():
-        with np.load(path) as d:
-            X, y = d["X_train"][:n_samples], d["y_train"][:n_samples]
+        X, y = load_cifar10(folder, "train")
+        X, y = X[:n_samples], y[:n_samples]
         X = (X.astype(np.float32) / 255.0).transpose(0, 3, 1, 2).copy()
         return X, y, f"CIFAR-10 train[:{n_samples}] from {path}"
     rng = np.random.RandomState(0)
@@ -166,27 +171,28 @@ def measure(name, workers, module, X, y, tiny, args, reference, tiny_local):
     }
 
 
-def main():
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=str(HERE.parent.parent / "shared" / "data"))
+    add_data_argument(parser)
     parser.add_argument("--n-samples", type=int, default=1000)
     parser.add_argument("--n-subnets", type=int, default=10)
     parser.add_argument("--step", type=float, default=0.02)
     parser.add_argument("--batch-size", type=int, default=250)
-    parser.add_argument(
-        "--out", default=str(HERE / "results" / "bench_scaling.txt"), help="results"
-    )
+    add_out_argument(parser, "bench_scaling.txt")
     parser.add_argument("--resnet50", action="store_true", help="forward cost only")
     parser.add_argument(
         "--dask-malloc-trim",
         action="store_true",
         help="keep Dask's default MALLOC_TRIM_THRESHOLD_=65536 in the workers",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    out = args.out / "bench_scaling.txt"
     os.environ["OMP_NUM_THREADS"] = "1"  # for the worker processes
     torch.set_num_threads(1)
     if args.resnet50:
-        resnet50_forward_cost(args.out)
+        resnet50_forward_cost(out, argv)
         return
 
     import dask
@@ -286,10 +292,9 @@ def main():
         f"{dask1['wall_s'] / dask2['wall_s']:.2f}, efficiency "
         f"{dask1['wall_s'] / dask2['wall_s'] / 2:.2f}"
     )
-    lines += ["", f"$ python {' '.join(sys.argv)}", "", *table]
+    lines += ["", f"$ {command_line('bench_scaling.py', argv)}", "", *table]
     print(*table, sep="\n")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    out.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -23,18 +23,17 @@ Run ``python benchmarks/bench_scoring.py`` (CPU) or ``--device cuda``.
 import argparse
 import copy
 import json
-import platform
 import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from functools import partial
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import machine, timed
 from _workloads import SmallResNet
 from torch import nn
 from torch.nn.utils import prune
@@ -112,12 +111,6 @@ def run_prune(module, X_t, y, n_subnets, step, batch_size, device):
             total += F.cross_entropy(logits, y_t, reduction="none")
     _sync(device)
     return (total / n_subnets).cpu().numpy()
-
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 class RssSampler:
@@ -202,8 +195,7 @@ def main(argv=None):
     print(
         f"# bench_scoring: K={args.n_subnets} step={args.step} "
         f"batch_size={args.batch_size} device={args.device} "
-        f"threads={args.threads} torch={torch.__version__} "
-        f"python={platform.python_version()} machine={platform.machine()}"
+        f"threads={args.threads}; {machine(args.threads)}"
         + (f" gpu={torch.cuda.get_device_name()}" if args.device == "cuda" else "")
     )
     rows = []
@@ -219,11 +211,9 @@ def main(argv=None):
         run_dense(module, X_t, K, bs, dev)
         times = {"dense": [], "dlc": [], "prune": []}
         for _ in range(args.repeats):
-            times["dense"].append(timed(partial(run_dense, module, X_t, K, bs, dev)))
-            times["dlc"].append(timed(partial(run_dlc, module, X, y, K, p, bs, dev)))
-            times["prune"].append(
-                timed(partial(run_prune, module, X_t, y, K, p, bs, dev))
-            )
+            times["dense"].append(timed(run_dense, module, X_t, K, bs, dev)[1])
+            times["dlc"].append(timed(run_dlc, module, X, y, K, p, bs, dev)[1])
+            times["prune"].append(timed(run_prune, module, X_t, y, K, p, bs, dev)[1])
         med = {k: statistics.median(v) for k, v in times.items()}
         per_rep = [d / b for d, b in zip(times["dlc"], times["dense"])]
         row = {

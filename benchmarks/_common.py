@@ -1,0 +1,160 @@
+"""What every benchmark script shares: paths and options, the machine,
+timing, paired differences and data loading.
+
+The scripts run as ``python benchmarks/bench_<name>.py`` with sklearn-dlc
+installed (``pip install -e ".[bench]"``). Python puts the script's folder
+first on ``sys.path``, so ``import _common`` finds this module without any
+``sys.path`` edit.
+
+- Data come from ``--data`` (default ``../shared/data`` from the repository
+  root, see its ``SOURCES.md``), except BANKING77, which the package ships
+  (:func:`sklearn_dlc.demo.load_banking77`, byte for byte the same files).
+- Results go to ``--out`` (default ``benchmarks/out/``, ignored by git). The
+  committed records under ``benchmarks/results/`` are refreshed on purpose
+  only, with ``--out benchmarks/results``.
+- The private names of sklearn-dlc that benchmarks need are imported here,
+  and only here.
+"""
+
+import os
+import platform
+import shlex
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import sklearn_dlc._masks as masks  # noqa: F401  (bench_memory's mask modes)
+from sklearn_dlc._auto import coarse_to_fine  # noqa: F401
+from sklearn_dlc._training_hardness import count_forgetting_events  # noqa: F401
+from sklearn_dlc.demo import load_banking77
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+DEFAULT_OUT = HERE / "out"
+RESULTS = HERE / "results"
+
+
+# -- command line ---------------------------------------------------------
+
+
+def add_data_argument(parser):
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="folder of the shared data (default: ../shared/data next to the "
+        "repository)",
+    )
+
+
+def add_out_argument(parser, what):
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"folder for {what} (default: benchmarks/out, ignored by git; "
+        "--out benchmarks/results refreshes the committed records)",
+    )
+
+
+def command_line(script, argv):
+    """The command that ran ``script`` with the arguments ``argv``."""
+    return " ".join(["python", f"benchmarks/{script}", *map(shlex.quote, argv)])
+
+
+# -- machine and timing ---------------------------------------------------
+
+
+def machine(threads=None):
+    """One line: CPU, cores, load, OS, Python, torch and its threads."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if "model name" in ln]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    try:
+        load = f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        load = "n/a"
+    threads = torch.get_num_threads() if threads is None else threads
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores shared with other jobs (load "
+        f"average {load} at start), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, torch {torch.__version__} with "
+        f"{threads} thread(s)"
+    )
+
+
+class Clock:
+    """Seconds since creation."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+
+    def __call__(self):
+        return time.perf_counter() - self.start
+
+
+def timed(fn, *args, **kwargs):
+    """``(fn(*args, **kwargs), wall seconds)``."""
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+# -- statistics -----------------------------------------------------------
+
+
+@dataclass
+class Paired:
+    """Paired differences ``values - reference`` (same seeds), scaled."""
+
+    diff: np.ndarray
+    mean: float
+    std: float  # ddof=1; nan for a single pair
+    sem: float  # std / sqrt(n); nan for a single pair
+
+
+def paired(values, reference, scale=100.0):
+    """Difference per seed of ``values`` to ``reference``, in points by default."""
+    d = (np.asarray(values, dtype=float) - np.asarray(reference, dtype=float)) * scale
+    std = float(d.std(ddof=1)) if len(d) > 1 else float("nan")
+    return Paired(d, float(d.mean()), std, std / np.sqrt(len(d)))
+
+
+# -- data -----------------------------------------------------------------
+
+
+def subsample_per_class(y, n_per_class, rng):
+    """Sorted indices of at most ``n_per_class`` random rows of every class."""
+    keep = [
+        rng.choice(np.flatnonzero(y == c), min(n_per_class, int((y == c).sum())), False)
+        for c in np.unique(y)
+    ]
+    return np.sort(np.concatenate(keep))
+
+
+def banking77(part="train", n_per_class=None, random_state=0):
+    """BANKING77 texts (object array) and intent names (str array), in file order.
+
+    Optionally ``n_per_class`` random texts of every intent.
+    """
+    bunch = load_banking77(part)
+    texts = np.array(bunch.data, dtype=object)
+    labels = np.asarray(bunch.target_names)[bunch.target]
+    if n_per_class is not None:
+        rng = np.random.default_rng(random_state)
+        idx = subsample_per_class(labels, n_per_class, rng)
+        texts, labels = texts[idx], labels[idx]
+    return texts, labels
+
+
+def load_cifar10(data, part="train"):
+    """CIFAR-10 images (uint8, ``(n, 32, 32, 3)``) and labels from ``--data``."""
+    with np.load(Path(data) / "cifar10.npz", allow_pickle=False) as f:
+        return f[f"X_{part}"], f[f"y_{part}"]
