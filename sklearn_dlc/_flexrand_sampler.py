@@ -148,9 +148,9 @@ class FlexRandSampler(BaseSampler):
         (Efraimidis and Spirakis, 2006) with weight ``exp(-tilt * r / k)``
         for the sample of easiness rank ``r`` (0 = easiest) in a class whose
         budget is ``k``. ``"adaptive"`` is ``"tilt"`` with
-        ``tilt = max(0, ln(0.2 / b))`` for the kept fraction
+        ``tilt = max(0, ln(0.05 / b))`` for the kept fraction
         ``b = 1 - pruning_rate``: easier samples the smaller the budget,
-        stratified random from 20% kept on (after Sorscher et al., NeurIPS
+        stratified random from 5% kept on (after Sorscher et al., NeurIPS
         2022; constants fixed by cross-validation on the benchmark's training
         pools). ``"ccs"`` drops the ``hard_cutoff`` hardest fraction, splits
         the rest into ``n_bins`` bins of equal hardness width and spreads

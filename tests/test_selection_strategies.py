@@ -93,9 +93,9 @@ def test_adaptive_is_tilt_at_the_rule_value(pruning_rate):
 
 
 def test_adaptive_rule_leans_easy_as_the_budget_shrinks():
-    tilts = [adaptive_tilt(b) for b in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)]
-    assert all(a > b for a, b in zip(tilts[:4], tilts[1:5]))
-    assert tilts[-3:] == [0.0, 0.0, 0.0]
+    tilts = [adaptive_tilt(b) for b in (0.005, 0.01, 0.02, 0.05, 0.2, 0.5, 1.0)]
+    assert all(a > b for a, b in zip(tilts[:3], tilts[1:4]))
+    assert tilts[-4:] == [0.0, 0.0, 0.0, 0.0]
 
 
 def test_ccs_drops_the_hardest_and_covers_every_bin():

@@ -11,8 +11,10 @@ import numpy as np
 # Budget-adaptive rule (see adaptive_tilt): tilt = ADAPTIVE_SLOPE *
 # ln(ADAPTIVE_PIVOT / b) above zero. The constants were fixed by
 # cross-validation on the training pools of benchmarks/bench_transfer.py
-# (never on test sets); see docs/user_guide.rst.
-ADAPTIVE_PIVOT = 0.2
+# (never on test sets): easy samples won in the folds of both pools at 1% and
+# 2% kept, the pools disagreed at 5% (-2.3 and +2.3 points for top-K easy),
+# and random was within 1 point of the best tilt from 10% on.
+ADAPTIVE_PIVOT = 0.05
 ADAPTIVE_SLOPE = 1.0
 
 
@@ -71,15 +73,17 @@ def adaptive_tilt(keep_fraction):
     """Tilt of the budget-adaptive rule for a kept fraction ``b``.
 
     ``tilt = max(0, ADAPTIVE_SLOPE * ln(ADAPTIVE_PIVOT / b))``, with
-    ``ADAPTIVE_PIVOT = 0.2`` and ``ADAPTIVE_SLOPE = 1``: the smaller the
-    budget, the more weight on easy samples; from ``b = 0.2`` on, stratified
-    random. This follows the regimes of Sorscher et al. (NeurIPS 2022):
+    ``ADAPTIVE_PIVOT = 0.05`` and ``ADAPTIVE_SLOPE = 1``: the smaller the
+    budget, the more weight on easy samples (tilt 1.6 at 1% kept, 0.9 at
+    2%); from ``b = 0.05`` on, stratified random. This follows the regimes of Sorscher et al. (NeurIPS 2022):
     with scarce data keep easy (typical) samples, with abundant data keep
     harder ones. DUAL (Cho et al., ICML 2025) likewise moves its Beta
     sampling distribution over score ranks with the pruning ratio. Random
     rather than hard samples above the pivot, because hard samples did not
     pay with the frozen-feature probes of the benchmark at any kept fraction
-    up to 50%.
+    up to 50%. The constants were fixed by cross-validation on the training
+    pools of ``benchmarks/bench_transfer.py`` (BANKING77 with MiniLM,
+    CIFAR-10 with EfficientNet-Lite0), not on their test sets.
 
     Parameters
     ----------
@@ -94,8 +98,8 @@ def adaptive_tilt(keep_fraction):
     Examples
     --------
     >>> from sklearn_dlc._selection import adaptive_tilt
-    >>> [round(adaptive_tilt(b), 2) for b in (0.01, 0.05, 0.2, 0.5)]
-    [3.0, 1.39, 0.0, 0.0]
+    >>> [round(adaptive_tilt(b), 2) for b in (0.01, 0.02, 0.05, 0.5)]
+    [1.61, 0.92, 0.0, 0.0]
     """
     return max(0.0, ADAPTIVE_SLOPE * float(np.log(ADAPTIVE_PIVOT / keep_fraction)))
 
