@@ -75,15 +75,16 @@ def adaptive_tilt(keep_fraction):
     ``tilt = max(0, ADAPTIVE_SLOPE * ln(ADAPTIVE_PIVOT / b))``, with
     ``ADAPTIVE_PIVOT = 0.05`` and ``ADAPTIVE_SLOPE = 1``: the smaller the
     budget, the more weight on easy samples (tilt 1.6 at 1% kept, 0.9 at
-    2%); from ``b = 0.05`` on, stratified random. This follows the regimes of Sorscher et al. (NeurIPS 2022):
-    with scarce data keep easy (typical) samples, with abundant data keep
-    harder ones. DUAL (Cho et al., ICML 2025) likewise moves its Beta
-    sampling distribution over score ranks with the pruning ratio. Random
-    rather than hard samples above the pivot, because hard samples did not
-    pay with the frozen-feature probes of the benchmark at any kept fraction
-    up to 50%. The constants were fixed by cross-validation on the training
-    pools of ``benchmarks/bench_transfer.py`` (BANKING77 with MiniLM,
-    CIFAR-10 with EfficientNet-Lite0), not on their test sets.
+    2%); from ``b = 0.05`` on, stratified random. This follows the regimes
+    of Sorscher et al. (NeurIPS 2022): with scarce data keep easy (typical)
+    samples, with abundant data keep harder ones. DUAL (Cho et al., ICML
+    2025) likewise moves its Beta sampling distribution over score ranks
+    with the pruning ratio. Random rather than hard samples above the pivot,
+    because hard samples did not pay with the frozen-feature probes of the
+    benchmark at any kept fraction up to 50%. The constants were fixed by
+    cross-validation on the training pools of
+    ``benchmarks/bench_transfer.py`` (BANKING77 with MiniLM, CIFAR-10 with
+    EfficientNet-Lite0), not on their test sets.
 
     Parameters
     ----------
