@@ -51,6 +51,17 @@ def test_tilt_zero_is_stratified_random_in_distribution():
     np.testing.assert_allclose(freq[20:], 3 / 10, atol=0.05)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tilt_zero_draws_what_random_draws_with_the_same_seed(seed):
+    rng = np.random.RandomState(seed)
+    y = rng.randint(0, 3, size=90)
+    hardness = rng.normal(size=90)
+    np.testing.assert_array_equal(
+        select_indices(hardness, y, 0.8, strategy="tilt", tilt=0.0, rng=seed),
+        select_indices(None, y, 0.8, strategy="random", rng=seed),
+    )
+
+
 def test_tilt_draws_one_sample_with_probability_proportional_to_its_weight():
     y = np.zeros(4, dtype=int)
     hardness = np.array([3.0, 0.0, 2.0, 1.0])  # ranks 3, 0, 2, 1

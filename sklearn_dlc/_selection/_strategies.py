@@ -152,7 +152,9 @@ def _pick_tilt(members, k, tilt, rng):
     if tilt == -np.inf:
         return members[n_c - k :]
     if tilt == 0:
-        return rng.permutation(members)[:k]
+        # In the order strategy="random" sees, so that the same rng draws the
+        # same subset: a fallback to random is exactly random.
+        return rng.permutation(np.sort(members))[:k]
     # Efraimidis-Spirakis keys u ** (1 / w), compared in log-log space so that
     # no weight under- or overflows: the largest keys have the smallest
     # log(-log u) - log w.
