@@ -34,19 +34,55 @@ def score_dlc(model, X, y, cfg, log):
     return dlc, t_dlc
 
 
+def score_dlc_auto(model, X, y, log):
+    """Scores and time of ``n_subnets="auto"`` (the paper's path, step 0.02)."""
+    auto, t_auto = timed(
+        DLCHardness(model, n_subnets="auto", batch_size=128, random_state=0).fit,
+        X,
+        y,
+    )
+    log(f"  DLC n_subnets='auto': {t_auto:.1f} s, {auto.n_passes_} passes")
+    return auto, t_auto
+
+
+def intent_pool(labels, n_intents, n_per_class, random_state=0):
+    """Indices of ``n_per_class`` queries of ``n_intents`` random intents.
+
+    The intents are drawn among those with at least ``n_per_class``
+    training queries, so that every intent keeps the same count at a given
+    fraction and every fraction a different one.
+    """
+    rng = np.random.default_rng(random_state)
+    names, sizes = np.unique(labels, return_counts=True)
+    chosen = np.sort(rng.permutation(names[sizes >= n_per_class])[:n_intents])
+    return np.sort(
+        np.concatenate(
+            [
+                rng.choice(np.flatnonzero(labels == c), n_per_class, replace=False)
+                for c in chosen
+            ]
+        )
+    )
+
+
 def prepare_minilm(cfg, data, log):
     """MiniLM on BANKING77 (shipped with the package: ``data`` is unused)."""
     model = load_minilm(max_seq_length=cfg["seq_len"])
-    texts, labels = banking77("train", n_per_class=cfg["n_per_class"])
+    texts, labels = banking77("train")
+    pool = intent_pool(labels, cfg["n_intents"], cfg["n_per_class"])
+    texts, labels = texts[pool], labels[pool]
     test_texts, test_labels = banking77("test")
+    in_pool = np.isin(test_labels, labels)
+    test_texts, test_labels = test_texts[in_pool], test_labels[in_pool]
     enc = LabelEncoder().fit(labels)
     y, y_test = enc.transform(labels), enc.transform(test_labels)
     tok, tok_test = W.tokenize(model, texts), W.tokenize(model, test_texts)
     log(
         f"minilm: pool {len(y)} ({cfg['n_per_class']}/class), test {len(y_test)}, "
-        f"77 classes, {cfg['seq_len']} tokens"
+        f"{len(enc.classes_)} intents, {cfg['seq_len']} tokens"
     )
     dlc, t_dlc = score_dlc(model, tok, y, cfg, log)
+    dlc_auto, t_auto = score_dlc_auto(model, tok, y, log)
     F_pool, t_dense = timed(W.sentence_embeddings, model, tok)
     H_pool, t_cache = timed(W.minilm_hidden_states, model, tok)
     H_test = W.minilm_hidden_states(model, tok_test)
@@ -117,6 +153,8 @@ def prepare_minilm(cfg, data, log):
         y_test=y_test,
         dlc=dlc,
         t_dlc=t_dlc,
+        dlc_auto=dlc_auto,
+        t_dlc_auto=t_auto,
         F_pool=F_pool,
         F_test=F_test,
         epoch_s=epoch_s,
@@ -149,6 +187,7 @@ def prepare_efficientnet(cfg, data, log):
         f"{cfg['n_holdout']} held out of the training set), {cfg['size']} px"
     )
     dlc, t_dlc = score_dlc(model, X, y, cfg, log)
+    dlc_auto, t_auto = score_dlc_auto(model, X, y, log)
     F_raw, t_dense = timed(W.efficientnet_features, model, X)
     F_test = W.efficientnet_features(model, X_test)
     # One full-network fine-tuning epoch, timed on a subset and scaled to the pool.
@@ -188,6 +227,8 @@ def prepare_efficientnet(cfg, data, log):
         y_test=y_test,
         dlc=dlc,
         t_dlc=t_dlc,
+        dlc_auto=dlc_auto,
+        t_dlc_auto=t_auto,
         F_pool=F_pool,
         F_test=F_test,
         epoch_s=epoch_s,

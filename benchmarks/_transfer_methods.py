@@ -6,18 +6,29 @@ import warnings
 import numpy as np
 import torch
 from _common import count_forgetting_events, timed
-from _transfer_settings import OTHER_SPLIT, PROBE_C, SPLITS, TRAINING
+from _transfer_settings import (
+    FIXED_STRATEGIES,
+    OTHER_SPLIT,
+    PROBE_C,
+    SPLITS,
+    TRAINING,
+)
 from imblearn.pipeline import Pipeline
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_dlc import ConfidenceHardness, FlexRandSampler, TrainingDynamicsHardness
+from sklearn_dlc import (
+    ConfidenceHardness,
+    FlexRandSampler,
+    TrainingDynamicsHardness,
+    choose_selection,
+)
 
 
-def select(hardness, y, keep, strategy, seed, split=0.5):
+def select(hardness, y, keep, strategy, seed, split=0.5, **params):
     sampler = FlexRandSampler(
-        1.0 - keep, split=split, strategy=strategy, random_state=seed
+        1.0 - keep, split=split, strategy=strategy, random_state=seed, **params
     )
     index = np.arange(len(y)).reshape(-1, 1)
     sampler.fit_resample(index, y, hardness=hardness)
@@ -51,18 +62,41 @@ def cv_split(F, y, hardness, keep, seed):
     return float(search.best_params_["prune__split"])
 
 
+def recipe(F, y, hardness, keep, seed):
+    """The recommended recipe: ``choose_selection`` on the pool, then prune."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sampler, results = choose_selection(
+            LogisticRegression(C=PROBE_C, max_iter=300),
+            F,
+            y,
+            hardness=hardness,
+            pruning_rate=1.0 - keep,
+            random_state=seed,
+        )
+    sampler.fit_resample(np.arange(len(y)).reshape(-1, 1), y, hardness=hardness)
+    return sampler.sample_indices_, results["tilt"]
+
+
 def selections(scores, y, keep, seed, F_pool, do_cv):
-    """Kept indices of every method at one kept fraction and seed."""
+    """Kept indices of every method at one kept fraction and seed.
+
+    Returns the indices by method and the choices of the two cross-validated
+    methods: ``{"split": <FlexRand split>, "tilt": <recipe's tilt>}``.
+    """
     dlc = scores["DLC"]
     out = {"random": select(None, y, keep, "random", seed)}
     out["DLC easy"] = select(dlc, y, keep, "easy", seed)
     out["DLC hard"] = select(dlc, y, keep, "hard", seed)
     for split in SPLITS:
         out[f"DLC flex {split}"] = select(dlc, y, keep, "flexrand", seed, split)
-    chosen = None
+    for name, (strategy, params) in FIXED_STRATEGIES.items():
+        out[name] = select(dlc, y, keep, strategy, seed, **params)
+    chosen = {"split": None, "tilt": None}
     if do_cv:
-        chosen = cv_split(F_pool, y, dlc, keep, seed)
-        out["DLC flex cv"] = select(dlc, y, keep, "flexrand", seed, chosen)
+        chosen["split"] = cv_split(F_pool, y, dlc, keep, seed)
+        out["DLC flex cv"] = select(dlc, y, keep, "flexrand", seed, chosen["split"])
+        out["DLC recipe"], chosen["tilt"] = recipe(F_pool, y, dlc, keep, seed)
     permuted = np.random.default_rng(1000 + seed).permutation(dlc)
     out["permuted DLC flex 0.3"] = select(permuted, y, keep, "flexrand", seed, 0.3)
     for name, h in scores.items():

@@ -88,6 +88,18 @@ def report(results, run):
             + "; ".join(
                 f"{float(f):.0%}: {v}" for f, v in d["cv_chosen_split"].items()
             ),
+            "- kept per class (every class of the pool): "
+            + ", ".join(
+                f"{float(f):.0%}: {'/'.join(map(str, c))}"
+                for f, c in d.get("kept_per_class", {}).items()
+            ),
+            "- recipe's tilt per kept fraction (per seed; 0 = fell back to "
+            f"stratified random, {100 * fallback_rate(res):.0f}% of the "
+            "choices): "
+            + "; ".join(
+                f"{float(f):.0%}: {v}" for f, v in d.get("recipe_tilt", {}).items()
+            ),
+            f"- DLC n_subnets='auto': {d.get('auto_passes')} passes",
             "",
             "| score | Spearman vs loss integral | cost (s) "
             "| cost (fine-tuning epochs) |",
@@ -105,18 +117,38 @@ def report(results, run):
     return lines
 
 
-def summary(res):
-    def diff(f):
-        if f not in res["probe"].get("DLC flex cv", {}):
-            return float("nan")
-        return paired(res["probe"], "DLC flex cv", f)[0]
+def fallback_rate(res):
+    """Fraction of the recipe's choices that are stratified random (tilt 0)."""
+    tilts = [t for v in res["diagnostics"].get("recipe_tilt", {}).values() for t in v]
+    return float(np.mean([t == 0 for t in tilts])) if tilts else float("nan")
 
+
+def summary(res):
+    def diff(method, f):
+        if f not in res["probe"].get(method, {}):
+            return float("nan")
+        return paired(res["probe"], method, f)[0]
+
+    recipe = {f: diff("DLC recipe", f) for f in (0.01, 0.02, 0.05, 0.10, 0.20)}
+    recipe[0.50] = diff("DLC recipe", 0.50)
+    every = [diff("DLC recipe", f) for f in sorted(res["probe"].get("random", {}))]
+    cost = res["cost_epochs"]
     return (
         f"SUMMARY network={res['network']} "
-        f"flex_minus_random_keep10={diff(0.10):.2f} "
-        f"flex_minus_random_keep5={diff(0.05):.2f} "
-        f"spearman_vs_loss_integral={res['spearman_vs_loss_integral']['DLC']:.3f} "
-        f"dlc_cost_epochs={res['cost_epochs']['DLC']:.2f}"
+        + " ".join(
+            f"recipe_minus_random_keep{round(100 * f)}={v:.2f}"
+            for f, v in recipe.items()
+        )
+        + f" adaptive_minus_random_keep1={diff('DLC adaptive', 0.01):.2f}"
+        f" adaptive_minus_random_keep10={diff('DLC adaptive', 0.10):.2f}"
+        f" min_over_budgets={min(every):.2f}"
+        f" mean_keep1to10={np.mean([recipe[f] for f in (0.01, 0.02, 0.05, 0.1)]):.2f}"
+        f" flex_minus_random_keep10={diff('DLC flex cv', 0.10):.2f}"
+        f" flex_minus_random_keep5={diff('DLC flex cv', 0.05):.2f}"
+        f" spearman_vs_loss_integral={res['spearman_vs_loss_integral']['DLC']:.3f}"
+        f" dlc_cost_epochs={cost['DLC']:.2f}"
+        f" dlc_auto_cost_epochs={cost.get('DLC auto', float('nan')):.2f}"
+        f" recipe_fallback_rate={fallback_rate(res):.2f}"
     )
 
 
@@ -133,6 +165,9 @@ def plot(results, path):
         1, len(panels), figsize=(5 * len(panels), 4), squeeze=False
     )
     shown = (
+        "DLC recipe",
+        "DLC adaptive",
+        "DLC CCS",
         "DLC flex cv",
         "DLC flex 0.3",
         "DLC hard",

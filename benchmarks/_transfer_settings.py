@@ -1,7 +1,19 @@
 """Settings of ``bench_transfer.py``: kept fractions, splits, methods, sizes."""
 
+import math
+
 FRACTIONS = (0.01, 0.02, 0.05, 0.10, 0.20, 0.30, 0.50)
 SPLITS = (0.3, 0.5, 0.7)
+# The selection strategies at fixed parameters (strategy, FlexRandSampler
+# parameters); "DLC recipe" (choose_selection) is added in _transfer_methods.
+FIXED_STRATEGIES = {
+    "DLC tilt 1": ("tilt", {"tilt": 1.0}),
+    "DLC tilt 4": ("tilt", {"tilt": 4.0}),
+    "DLC tilt -1": ("tilt", {"tilt": -1.0}),
+    "DLC tilt inf (= easy)": ("tilt", {"tilt": math.inf}),
+    "DLC adaptive": ("adaptive", {}),
+    "DLC CCS": ("ccs", {"hard_cutoff": 0.1, "n_bins": 50}),
+}
 OTHER_SPLIT = 0.3  # FlexRand split of the training-free non-DLC scores
 TRAINING = ("loss integral", "forgetting", "EL2N", "GraNd")
 PROBE_C = 1.0
@@ -10,7 +22,10 @@ PROBE_C = 1.0
 CONFIG = {
     "full": {
         "minilm": dict(
-            n_per_class=30,
+            # 30 intents of the 66 with >= 100 training queries, 100 each:
+            # 1, 2, 5, 10, 20, 30 and 50 queries per intent at the fractions.
+            n_intents=30,
+            n_per_class=100,
             seq_len=32,
             n_subnets=10,
             step=0.1,
@@ -38,9 +53,10 @@ CONFIG = {
     },
     "quick": {
         "minilm": dict(
-            # 20 per class, so that 5% and 10% keep 1 and 2 queries per
-            # class (10 per class would keep one at every fraction <= 10%).
-            n_per_class=20,
+            # 10 intents, 100 queries each: a different count per intent at
+            # every fraction, as in the full run.
+            n_intents=10,
+            n_per_class=100,
             seq_len=32,
             n_subnets=4,
             step=0.25,

@@ -4,7 +4,10 @@ Two workloads (``benchmarks/_transfer_data.py``, networks in
 ``benchmarks/_workloads.py``):
 
 - ``minilm``: all-MiniLM-L6-v2 (22.7M parameters, headless sentence
-  encoder) on BANKING77 intents (77 classes);
+  encoder) on BANKING77: 30 intents (10 in ``--quick``) drawn among the 66
+  with at least 100 training queries, 100 queries each, so that every kept
+  fraction keeps a different number per intent (1, 2, 5, 10, 20, 30, 50);
+  tested on the 40 test queries of each of these intents;
 - ``efficientnet``: EfficientNet-Lite0 pre-trained on ImageNet (4.65M
   parameters) on CIFAR-10 images upsampled to 64 px.
 
@@ -36,10 +39,28 @@ forgetting, EL2N, GraNd), which for MiniLM fine-tune the top layer and head
 and for EfficientNet train the linear probe on the frozen features. All
 non-DLC scores are used with FlexRand at split 0.3 and with top-K hard.
 
-The last lines are ``SUMMARY network=<minilm|efficientnet>
-flex_minus_random_keep10=<points> flex_minus_random_keep5=<points>
-spearman_vs_loss_integral=<rho> dlc_cost_epochs=<x>``, where "flex" is DLC +
-FlexRand with the cross-validated split in the probe protocol.
+Selections beyond the paper, on the DLC scores: the tilted family at fixed
+``tilt`` (1, 4, -1 and inf, which is top-K easy), the budget-adaptive rule
+(``strategy="adaptive"``), CCS (``hard_cutoff=0.1``, 50 bins) and the
+recommended recipe (``recipe``): :func:`sklearn_dlc.choose_selection` on the
+pool (5 folds x 2 repeats at the final per-class count, one-standard-error
+rule preferring stratified random), then ``FlexRandSampler`` with the chosen
+``tilt``. The cost table also times ``DLCHardness(n_subnets="auto")`` (the
+paper's path, step 0.02), the default to come, beside the fixed K.
+
+The last lines are, per network, ``SUMMARY network=<minilm|efficientnet>
+recipe_minus_random_keep1=... recipe_minus_random_keep2=...
+recipe_minus_random_keep5=... recipe_minus_random_keep10=...
+recipe_minus_random_keep20=... recipe_minus_random_keep50=...
+adaptive_minus_random_keep1=... adaptive_minus_random_keep10=...
+min_over_budgets=... mean_keep1to10=... flex_minus_random_keep10=<points>
+flex_minus_random_keep5=<points> spearman_vs_loss_integral=<rho>
+dlc_cost_epochs=<x> dlc_auto_cost_epochs=<x> recipe_fallback_rate=<f>``
+(probe protocol, points = mean paired difference to random over seeds):
+``min_over_budgets`` is the recipe's worst difference over 1-50% kept,
+``mean_keep1to10`` its mean over 1, 2, 5 and 10%; "flex" is DLC + FlexRand
+with the split chosen by ``GridSearchCV``, as before;
+``recipe_fallback_rate`` is how often the recipe chose stratified random.
 
 Usage::
 
@@ -113,6 +134,7 @@ def run_network(name, cfg, seeds, data, log):
     scores = {
         "DLC": dlc.hardness_,
         "DLC K=1": dlc.subnet_scores_[:, 0],
+        "DLC auto": prep["dlc_auto"].hardness_,
         "least confidence (probe)": conf["least_confidence"],
         "margin (probe)": conf["margin"],
         **prep["train_scores"],
@@ -120,6 +142,7 @@ def run_network(name, cfg, seeds, data, log):
     cost = {
         "DLC": prep["t_dlc"],
         "DLC K=1": prep["t_dlc"] / cfg["n_subnets"],
+        "DLC auto": prep["t_dlc_auto"],
         "least confidence (probe)": t_conf + prep["t_dense"],
         "margin (probe)": t_conf + prep["t_dense"],
         **prep["train_cost"],
@@ -139,11 +162,24 @@ def run_network(name, cfg, seeds, data, log):
         for f in FRACTIONS
     }
 
-    probe_acc, ft_acc, cv_chosen = {}, {}, {f: [] for f in FRACTIONS}
+    per_class = {
+        f: np.unique(
+            np.bincount(y[select(None, y, f, "random", 0)], minlength=len(set(y)))
+        ).tolist()
+        for f in FRACTIONS
+    }
+    log(
+        "  kept per class: "
+        + ", ".join(f"{f:.0%}: {'/'.join(map(str, c))}" for f, c in per_class.items())
+    )
+    probe_acc, ft_acc = {}, {}
+    cv_chosen = {f: [] for f in FRACTIONS}
+    recipe_tilt = {f: [] for f in FRACTIONS}
     for seed in range(seeds):
         for f in FRACTIONS:
             sel, chosen = selections(scores, y, f, seed, F_pool, do_cv=True)
-            cv_chosen[f].append(chosen)
+            cv_chosen[f].append(chosen["split"])
+            recipe_tilt[f].append(chosen["tilt"])
             for method, idx in sel.items():
                 acc = probe(F_pool[idx], y[idx], F_test, prep["y_test"])
                 probe_acc.setdefault(method, {}).setdefault(f, []).append(acc)
@@ -175,6 +211,9 @@ def run_network(name, cfg, seeds, data, log):
         ),
         class_sizes=np.bincount(y).tolist(),
         kept_counts=counts,
+        kept_per_class=per_class,
+        auto_passes=int(prep["dlc_auto"].n_passes_),
+        recipe_tilt=recipe_tilt,
         classes_at_one_sample=n_min,
         cv_chosen_split=cv_chosen,
         full_pool_probe_accuracy=full_probe,

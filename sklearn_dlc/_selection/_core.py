@@ -1,4 +1,4 @@
-"""Which samples to keep, given their hardness: FlexRand and the baselines.
+"""Which samples to keep, given their hardness: counts and the dispatcher.
 
 Pure NumPy, no estimator classes: the scikit-learn / imbalanced-learn glue
 lives in ``_flexrand_sampler.py``.
@@ -9,7 +9,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-STRATEGIES = ("flexrand", "easy", "hard", "random")
+from ._strategies import _pick_ccs, _pick_tilt, adaptive_tilt, check_ccs, check_tilt
+
+STRATEGIES = ("flexrand", "easy", "hard", "random", "tilt", "adaptive", "ccs")
 
 
 class FlexRandCounts(NamedTuple):
@@ -30,6 +32,11 @@ def _round(x):
     and must round like 0.5.
     """
     return int(np.floor(round(x, 9) + 0.5))
+
+
+def _round_half_down(x):
+    """Round half down (x >= 0): 1.5 -> 1, 1.6 -> 2, float noise snapped."""
+    return max(0, int(np.ceil(round(x, 9) - 0.5)))
 
 
 def check_pruning_rate(pruning_rate):
@@ -124,9 +131,12 @@ def flexrand_counts(n_c, pruning_rate, split=0.5):
     easy pool holds the ``round(gamma * n_c)`` easiest samples and the hard
     pool the rest. If ``gamma <= 0.5``: ``e = min(gamma, b / 2)``,
     ``h = b - e``; otherwise ``h = min(1 - gamma, b / 2)``, ``e = b - h``.
-    ``round(e * n_c)`` samples are drawn from the easy pool and the rest of
-    the class budget ``k = keep_count(n_c, pruning_rate)`` from the hard
-    pool, where ``round`` rounds halves up (2.5 -> 3).
+    ``h * n_c`` rounded half down (``ceil(h * n_c - 0.5)``) samples are drawn
+    from the hard pool, but no more than leave ``e * n_c`` rounded half down
+    to the easy pool, and the rest of the class budget
+    ``k = keep_count(n_c, pruning_rate)`` from the easy pool: remainders and
+    ties go to the easy pool, and a budget of one sample is drawn from the
+    easy pool (a rounding the paper leaves open).
 
     The total is therefore always ``k``, what top-K and random selection
     keep. When a count is larger than its pool, it is clipped to the pool and
@@ -156,10 +166,13 @@ def flexrand_counts(n_c, pruning_rate, split=0.5):
     >>> flexrand_counts(100, 0.8, split=0.5)
     FlexRandCounts(easy_pool=50, easy=10, hard=10)
 
-    A budget of 3 cannot be split evenly: the easy count 1.5 rounds up.
+    A budget of 3 cannot be split evenly: the hard count 1.5 rounds down,
+    and a budget of one comes from the easy pool.
 
     >>> flexrand_counts(30, 0.9, split=0.5)
     FlexRandCounts(easy_pool=15, easy=2, hard=1)
+    >>> flexrand_counts(30, 0.99, split=0.5)
+    FlexRandCounts(easy_pool=15, easy=1, hard=0)
     """
     check_pruning_rate(pruning_rate)
     check_split(split)
@@ -175,9 +188,10 @@ def _flexrand_counts(n_c, pruning_rate, split):
     easy_pool = _round(split * n_c)
     hard_pool = n_c - easy_pool
     budget = _keep_count(n_c, pruning_rate)
-    # e <= b, so round(e * n_c) <= round(b * n_c) <= budget: n_hard >= 0.
-    n_easy = _round(e * n_c)
-    n_hard = budget - n_easy
+    # Both shares rounded half down; when they still overflow the budget
+    # (e.g. 1.65 + 1.65 of 3), the easy share is honoured first.
+    n_hard = min(_round_half_down((b - e) * n_c), budget - _round_half_down(e * n_c))
+    n_easy = budget - n_hard
     if n_easy > easy_pool:
         n_easy, n_hard = easy_pool, budget - easy_pool
     elif n_hard > hard_pool:
@@ -233,7 +247,18 @@ def check_hardness(hardness, n_samples, name="hardness"):
     return values
 
 
-def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rng=None):
+def select_indices(
+    hardness,
+    y,
+    pruning_rate,
+    split=0.5,
+    strategy="flexrand",
+    rng=None,
+    *,
+    tilt=0.0,
+    hard_cutoff=0.1,
+    n_bins=50,
+):
     """Indices of the samples to keep, selected class by class.
 
     Every class keeps :func:`keep_count` samples, whatever the strategy.
@@ -253,14 +278,27 @@ def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rn
     split : float in (0, 1), default=0.5
         The easy/hard boundary gamma (``strategy="flexrand"`` only); see
         :func:`flexrand_counts`.
-    strategy : {"flexrand", "easy", "hard", "random"}, default="flexrand"
+    strategy : str, default="flexrand"
         ``"flexrand"``: random draws from the easy and the hard pool, sized
-        by :func:`flexrand_counts`. ``"easy"`` / ``"hard"``: the
-        :func:`keep_count` easiest / hardest samples. ``"random"``:
-        :func:`keep_count` samples drawn uniformly (stratified random).
+        by :func:`flexrand_counts` (Jiang et al., ICLR 2025). ``"easy"`` /
+        ``"hard"``: the :func:`keep_count` easiest / hardest samples.
+        ``"random"``: :func:`keep_count` samples drawn uniformly (stratified
+        random). ``"tilt"``: weighted draws without replacement, weights
+        :func:`tilt_weights` with ``tilt``. ``"adaptive"``: ``"tilt"`` with
+        ``tilt = adaptive_tilt(1 - pruning_rate)``. ``"ccs"``:
+        coverage-centric selection (Zheng et al., ICLR 2023) with
+        ``hard_cutoff`` and ``n_bins``.
     rng : numpy.random.Generator, numpy.random.RandomState, int or None
-        Source of randomness of ``"flexrand"`` and ``"random"``; classes are
-        drawn in the sorted order of their labels.
+        Source of randomness; classes are drawn in the sorted order of their
+        labels.
+    tilt : float, default=0.0
+        ``strategy="tilt"`` only: ``inf`` is top-K easy, ``0`` stratified
+        random, ``-inf`` top-K hard.
+    hard_cutoff : float in [0, 1), default=0.1
+        ``strategy="ccs"`` only: fraction of the hardest samples of each
+        class dropped before binning (fewer if the budget needs them).
+    n_bins : int >= 1, default=50
+        ``strategy="ccs"`` only: number of equal-width hardness bins.
 
     Returns
     -------
@@ -278,6 +316,11 @@ def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rn
     >>> select_indices(hardness, y, 0.5, strategy="hard")
     array([0, 2, 5, 7])
 
+    The tilted family reaches both ends:
+
+    >>> select_indices(hardness, y, 0.5, strategy="tilt", tilt=np.inf)
+    array([1, 3, 4, 6])
+
     With ``y=None`` all samples form one group:
 
     >>> select_indices(hardness, None, 0.5, strategy="easy")
@@ -285,6 +328,8 @@ def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rn
     """
     check_pruning_rate(pruning_rate)
     check_split(split)
+    check_tilt(tilt)
+    check_ccs(hard_cutoff, n_bins)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}.")
     if y is None:
@@ -305,6 +350,8 @@ def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rn
         hardness = check_hardness(hardness, y.shape[0])
     if not isinstance(rng, np.random.Generator | np.random.RandomState):
         rng = np.random.default_rng(rng)
+    if strategy == "adaptive":
+        strategy, tilt = "tilt", adaptive_tilt(1 - pruning_rate)
 
     _, inverse, class_sizes = np.unique(y, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
@@ -316,18 +363,23 @@ def select_indices(hardness, y, pruning_rate, split=0.5, strategy="flexrand", rn
     kept = []
     for members in np.split(order, np.cumsum(class_sizes)[:-1]):
         n_c = members.shape[0]
+        k = _keep_count(n_c, pruning_rate)
         if strategy == "flexrand":
             counts = _flexrand_counts(n_c, pruning_rate, split)
             easy_pool = members[: counts.easy_pool]
             hard_pool = members[counts.easy_pool :]
             kept.append(rng.permutation(easy_pool)[: counts.easy])
             kept.append(rng.permutation(hard_pool)[: counts.hard])
+        elif strategy == "easy":
+            kept.append(members[:k])
+        elif strategy == "hard":
+            kept.append(members[n_c - k :])
+        elif strategy == "random":
+            kept.append(rng.permutation(members)[:k])
+        elif strategy == "tilt":
+            kept.append(_pick_tilt(members, k, tilt, rng))
         else:
-            k = _keep_count(n_c, pruning_rate)
-            if strategy == "easy":
-                kept.append(members[:k])
-            elif strategy == "hard":
-                kept.append(members[n_c - k :])
-            else:
-                kept.append(rng.permutation(members)[:k])
+            kept.append(
+                _pick_ccs(members, hardness[members], k, hard_cutoff, n_bins, rng)
+            )
     return np.sort(np.concatenate(kept)).astype(np.intp, copy=False)

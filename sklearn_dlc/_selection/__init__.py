@@ -1,0 +1,42 @@
+"""Which samples to keep, given their hardness (NumPy only).
+
+FlexRand, the baselines, the tilted family and its budget-adaptive rule,
+and CCS. The scikit-learn / imbalanced-learn glue lives in
+``_flexrand_sampler.py``.
+"""
+
+from ._core import (
+    STRATEGIES,
+    FlexRandCounts,
+    check_hardness,
+    check_pruning_rate,
+    check_split,
+    flexrand_counts,
+    keep_count,
+    select_indices,
+)
+from ._strategies import (
+    ADAPTIVE_PIVOT,
+    ADAPTIVE_SLOPE,
+    adaptive_tilt,
+    check_ccs,
+    check_tilt,
+    tilt_weights,
+)
+
+__all__ = [
+    "ADAPTIVE_PIVOT",
+    "ADAPTIVE_SLOPE",
+    "STRATEGIES",
+    "FlexRandCounts",
+    "adaptive_tilt",
+    "check_ccs",
+    "check_hardness",
+    "check_pruning_rate",
+    "check_split",
+    "check_tilt",
+    "flexrand_counts",
+    "keep_count",
+    "select_indices",
+    "tilt_weights",
+]
