@@ -4,18 +4,19 @@ Two workloads with real class imbalance (networks and loaders shared with
 ``bench_transfer.py``, see ``_workloads.py``):
 
 - ``banking77_full``: all-MiniLM-L6-v2 on BANKING77's whole training split
-  (10,003 queries, 35 to 187 per intent; ``--quick``: 20 random intents
+  (10,003 queries, 35 to 187 per intent; ``--quick``: 15 random intents
   with all their queries), tested on the balanced test split (40 per
   intent) of the same intents;
 - ``cifar10_lt``: EfficientNet-Lite0 at 64 px on a long-tailed CIFAR-10
   pool (exponential profile, 500 training images in class 0 down to 10 in
-  class 9, 1,441 in all), tested on the 1,000 official test images plus
+  class 9, 1,401 in all), tested on the 1,000 official test images plus
   1,000 held-out training images (100 per class).
 
 DLC scores (``n_subnets="auto"``), the dense features and the test
 features are computed once per workload and cached with ``joblib.Memory``
-under ``--out``/cache. The downstream model is a logistic regression probe
-on the standardized frozen features (``bench_transfer``'s probe protocol).
+under ``--cache`` (default ``<--out>/cache``). The downstream model is a
+logistic regression probe on the standardized frozen features
+(``bench_transfer``'s probe protocol).
 
 Measured at 2, 5, 10 and 20% kept, for every per-class budget
 (``class_budget`` = proportional, balanced, hardness (DRoP-style)) and two
@@ -51,6 +52,7 @@ import datetime
 import json
 import sys
 import warnings
+from pathlib import Path
 
 import _workloads as W
 import joblib
@@ -80,6 +82,7 @@ from sklearn_dlc.demo import load_minilm
 FRACTIONS = (0.02, 0.05, 0.10, 0.20)
 ENSEMBLE_KEEP, SINGLE_KEEP = 0.05, 0.25
 ALLOCATIONS = ("proportional", "balanced", "hardness")
+ENSEMBLE_BUDGETS = ("proportional", "balanced")
 SELECTIONS = ("random", "recipe")
 FLEX_SPLIT = 0.3
 PROBE_C = 1.0
@@ -93,10 +96,10 @@ CONFIG = {
         "n_members": 10,
     },
     "quick": {
-        "banking77_full": dict(n_intents=20, seq_len=32),
+        "banking77_full": dict(n_intents=15, seq_len=32),
         "cifar10_lt": dict(largest=500, smallest=10, holdout_per_class=100, size=64),
-        "seeds": 10,
-        "ensemble_seeds": 5,
+        "seeds": 8,
+        "ensemble_seeds": 4,
         "n_members": 5,
     },
 }
@@ -205,10 +208,10 @@ def sampler_for(selection, keep, allocation, tilt, seed=None):
     )
 
 
-def recipe_tilts(F, y, h, fractions, log):
+def recipe_tilts(F, y, h, fractions, allocations, log):
     tilts = {}
     for f in fractions:
-        for allocation in ALLOCATIONS:
+        for allocation in allocations:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 _, res = choose_selection(
@@ -223,7 +226,7 @@ def recipe_tilts(F, y, h, fractions, log):
             tilts[(f, allocation)] = res["tilt"]
         log(
             f"  recipe at {f:.0%}: "
-            + ", ".join(f"{a} tilt {tilts[(f, a)]:g}" for a in ALLOCATIONS)
+            + ", ".join(f"{a} tilt {tilts[(f, a)]:g}" for a in allocations)
         )
     return tilts
 
@@ -264,7 +267,7 @@ def ensembles(prep, tilts, seeds, n_members, n_classes, log, clock):
     F, y, h = prep["F_pool"], prep["y"], prep["hardness"]
     marked = mark_with_hardness(F, h)
     out = {}
-    for allocation in ("proportional", "balanced"):
+    for allocation in ENSEMBLE_BUDGETS:
         for selection in ("random", "recipe", "flexrand"):
             for seed in range(seeds):
                 bag = BalancedBaggingClassifier(
@@ -291,7 +294,7 @@ def ensembles(prep, tilts, seeds, n_members, n_classes, log, clock):
                 out.setdefault((allocation, selection), []).append(curve)
         log(f"  ensembles ({allocation}) done ({clock():.0f} s)")
     singles = {}
-    for allocation in ("proportional", "balanced"):
+    for allocation in ENSEMBLE_BUDGETS:
         for keep in (ENSEMBLE_KEEP, SINGLE_KEEP):
             for seed in range(seeds):
                 sampler = sampler_for(
@@ -326,7 +329,13 @@ def run_workload(name, cfg, mode_cfg, data, memory, log):
         fit_probe(prep["F_pool"], y), prep["F_test"], prep["y_test"], n_classes
     )
     tilts = recipe_tilts(
-        prep["F_pool"], y, prep["hardness"], FRACTIONS + (SINGLE_KEEP,), log
+        prep["F_pool"], y, prep["hardness"], FRACTIONS, ALLOCATIONS, log
+    )
+    # The single models at 25% kept compare with the ensembles' allocations.
+    tilts.update(
+        recipe_tilts(
+            prep["F_pool"], y, prep["hardness"], (SINGLE_KEEP,), ENSEMBLE_BUDGETS, log
+        )
     )
     results, counts = grid(prep, tilts, mode_cfg["seeds"], n_classes, log, clock)
     ens, singles = ensembles(
@@ -517,6 +526,13 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     add_out_argument(p, "the report, the raw results (JSON) and the score cache")
     p.add_argument("--tag", default=None, help="output file stem")
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="folder of the joblib.Memory cache of the scores and features "
+        "(default: <--out>/cache)",
+    )
     return p.parse_args(argv)
 
 
@@ -530,7 +546,7 @@ def main(argv=None):
     mode_cfg = dict(CONFIG[mode])
     if args.seeds:
         mode_cfg["seeds"] = args.seeds
-    memory = joblib.Memory(args.out / "cache", verbose=0)
+    memory = joblib.Memory(args.cache or args.out / "cache", verbose=0)
     clock = Clock()
     stem = args.tag or ("bench_imbalance_quick" if args.quick else "bench_imbalance")
 

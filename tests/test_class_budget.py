@@ -11,12 +11,20 @@ from imblearn.utils.estimator_checks import (
 from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.svm import LinearSVC
 from sklearn.utils.estimator_checks import (
     parametrize_with_checks as sklearn_parametrize_with_checks,
 )
 from sklearn.utils.validation import check_array
 
-from sklearn_dlc import DLCHardness, FlexRandSampler, choose_selection
+from sklearn_dlc import (
+    DLCHardness,
+    FlexRandEnsembleClassifier,
+    FlexRandSampler,
+    choose_selection,
+)
 from sklearn_dlc._scored import attach_hardness, find_row_hardness
 from sklearn_dlc._selection import (
     STRATEGIES,
@@ -395,3 +403,110 @@ def test_row_lookup_needs_rows_of_the_scored_data():
     sampler.fit_resample(X, y)
     assert hasattr(sampler, "scorer_")
     del marked
+
+
+ENSEMBLES = [
+    FlexRandEnsembleClassifier(
+        sampler=FlexRandSampler(0.5, strategy="random"), n_estimators=2, random_state=0
+    ),
+    FlexRandEnsembleClassifier(
+        sampler=FlexRandSampler(0.5, scorer=RowSumScorer()),
+        n_estimators=2,
+        voting="hard",
+        random_state=0,
+    ),
+]
+
+
+@sklearn_parametrize_with_checks(ENSEMBLES)
+def test_ensemble_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_ensemble_members_draw_different_subsets_of_the_right_sizes():
+    X, y = _features()
+    hardness = np.random.RandomState(1).uniform(size=y.size)
+    ensemble = FlexRandEnsembleClassifier(
+        LogisticRegression(max_iter=200),
+        FlexRandSampler(0.8, class_budget="balanced"),
+        n_estimators=4,
+        random_state=0,
+    ).fit(X, y, hardness=hardness)
+    draws = {frozenset(s.sample_indices_.tolist()) for s in ensemble.samplers_}
+    assert len(draws) == 4
+    for s in ensemble.samplers_:
+        assert dict(s.sampling_strategy_) == {0: 7, 1: 7, 2: 6}
+    np.testing.assert_array_equal(ensemble.hardness_, hardness)
+    again = FlexRandEnsembleClassifier(
+        LogisticRegression(max_iter=200),
+        FlexRandSampler(0.8, class_budget="balanced"),
+        n_estimators=4,
+        random_state=0,
+    ).fit(X, y, hardness=hardness)
+    np.testing.assert_array_equal(ensemble.predict_proba(X), again.predict_proba(X))
+    proba = np.mean([m.predict_proba(X) for m in ensemble.estimators_], axis=0)
+    np.testing.assert_allclose(ensemble.predict_proba(X), proba, rtol=1e-6)
+
+
+def test_ensemble_scores_once_with_the_samplers_scorer():
+    X, y = _features()
+    calls = []
+
+    class CountingScorer(RowSumScorer):
+        def fit(self, X, y):
+            calls.append(len(X))
+            return super().fit(X, y)
+
+    ensemble = FlexRandEnsembleClassifier(
+        sampler=FlexRandSampler(0.5, strategy="easy", scorer=CountingScorer()),
+        n_estimators=3,
+    ).fit(X, y)
+    assert calls == [y.size]
+    np.testing.assert_array_equal(ensemble.hardness_, np.abs(X).sum(axis=1))
+
+
+def test_ensemble_takes_images_after_a_dlc_step():
+    torch.manual_seed(0)
+    rng = np.random.RandomState(0)
+    y = np.repeat([0, 1, 2], [30, 20, 10])
+    images = rng.normal(size=(60, 1, 4, 4)).astype(np.float32) + y[:, None, None, None]
+    net = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(16, 8),
+        torch.nn.ReLU(),
+        torch.nn.Linear(8, 3),
+    )
+    flat = FunctionTransformer(lambda X: X.reshape(len(X), -1))
+    pipe = Pipeline(
+        [
+            ("score", DLCHardness(net, n_subnets=2, step=0.2, random_state=0)),
+            (
+                "ensemble",
+                FlexRandEnsembleClassifier(
+                    make_pipeline(flat, LogisticRegression(max_iter=200)),
+                    FlexRandSampler(0.5, split=0.3),
+                    n_estimators=3,
+                    random_state=0,
+                ),
+            ),
+        ]
+    )
+    pipe.fit(images, y)
+    ensemble = pipe[-1]
+    np.testing.assert_array_equal(ensemble.hardness_, pipe[0].hardness_)
+    assert not hasattr(ensemble, "n_features_in_")
+    assert pipe.predict(images).shape == (60,)
+
+
+@pytest.mark.parametrize(
+    "params, error, match",
+    [
+        (dict(estimator=LinearSVC()), TypeError, "predict_proba"),
+        (dict(sampler=FlexRandSampler(), n_estimators=0), ValueError, "n_estimators"),
+        (dict(sampler=FlexRandSampler(0.5)), ValueError, "no hardness"),
+    ],
+)
+def test_ensemble_errors(params, error, match):
+    X, y = _features()
+    with pytest.raises(error, match=match):
+        FlexRandEnsembleClassifier(**params).fit(X, y)
