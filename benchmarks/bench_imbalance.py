@@ -105,6 +105,25 @@ CONFIG = {
 }
 
 
+def score_and_embed(model, X, y, X_test, y_test, features):
+    """DLC scores of the pool (``n_subnets="auto"``) and standardized features."""
+    dlc, t_dlc = timed(
+        DLCHardness(model, n_subnets="auto", batch_size=128, random_state=0).fit,
+        X,
+        y,
+    )
+    F_pool, F_test = standardize(features(model, X), features(model, X_test))
+    return dict(
+        F_pool=F_pool,
+        F_test=F_test,
+        y=y,
+        y_test=y_test,
+        hardness=dlc.hardness_,
+        t_dlc=t_dlc,
+        n_passes=int(dlc.n_passes_),
+    )
+
+
 def prepare_banking77(cfg, data):
     """Scores and standardized features of BANKING77's training split."""
     torch.set_num_threads(1)
@@ -120,23 +139,7 @@ def prepare_banking77(cfg, data):
     enc = LabelEncoder().fit(labels)
     y, y_test = enc.transform(labels), enc.transform(test_labels)
     tok, tok_test = W.tokenize(model, texts), W.tokenize(model, test_texts)
-    dlc, t_dlc = timed(
-        DLCHardness(model, n_subnets="auto", batch_size=128, random_state=0).fit,
-        tok,
-        y,
-    )
-    F_pool, F_test = standardize(
-        W.sentence_embeddings(model, tok), W.sentence_embeddings(model, tok_test)
-    )
-    return dict(
-        F_pool=F_pool,
-        F_test=F_test,
-        y=y,
-        y_test=y_test,
-        hardness=dlc.hardness_,
-        t_dlc=t_dlc,
-        n_passes=int(dlc.n_passes_),
-    )
+    return score_and_embed(model, tok, y, tok_test, y_test, W.sentence_embeddings)
 
 
 def prepare_cifar10_lt(cfg, data):
@@ -152,23 +155,7 @@ def prepare_cifar10_lt(cfg, data):
     )
     X_test, y_test, _ = W.cifar10(data, "test", size=cfg["size"])
     X_test, y_test = np.concatenate([X_test, X_hold]), np.concatenate([y_test, y_hold])
-    dlc, t_dlc = timed(
-        DLCHardness(model, n_subnets="auto", batch_size=128, random_state=0).fit,
-        X,
-        y,
-    )
-    F_pool, F_test = standardize(
-        W.efficientnet_features(model, X), W.efficientnet_features(model, X_test)
-    )
-    return dict(
-        F_pool=F_pool,
-        F_test=F_test,
-        y=y,
-        y_test=y_test,
-        hardness=dlc.hardness_,
-        t_dlc=t_dlc,
-        n_passes=int(dlc.n_passes_),
-    )
+    return score_and_embed(model, X, y, X_test, y_test, W.efficientnet_features)
 
 
 PREPARE = {"banking77_full": prepare_banking77, "cifar10_lt": prepare_cifar10_lt}
