@@ -10,7 +10,8 @@ digit 9 only 5, on an exponential profile. Keeping 10% of every class (the
 ``"balanced"`` budget of :class:`~sklearn_dlc.FlexRandSampler` keeps the
 same total but spreads it as evenly over the classes as their sizes allow.
 We compare the kept counts and the recall of every digit on a balanced test
-set, and end with an ensemble of draws in imbalanced-learn's
+set, and end with ensembles of draws:
+:class:`~sklearn_dlc.FlexRandEnsembleClassifier` and imbalanced-learn's
 :class:`~imblearn.ensemble.BalancedBaggingClassifier`.
 """
 
@@ -26,9 +27,16 @@ from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import balanced_accuracy_score, recall_score
 from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
-from sklearn_dlc import DLCHardness, FlexRandSampler, load_digits_cnn, to_digits_input
+from sklearn_dlc import (
+    DLCHardness,
+    FlexRandEnsembleClassifier,
+    FlexRandSampler,
+    load_digits_cnn,
+    to_digits_input,
+)
 
 torch.set_num_threads(1)  # small networks on busy CPUs: user guide, Threads
 
@@ -51,7 +59,6 @@ print("training images per digit:", np.bincount(y_train))
 # The DLC scores come from the small CNN pre-trained on MNIST that ships with
 # the package; the downstream model is a logistic regression on the pixels.
 scorer = DLCHardness(load_digits_cnn(), random_state=0).fit(X_train, y_train)
-flat = FunctionTransformer(lambda X: X.reshape(len(X), -1))
 budgets = ("proportional", "balanced")
 recalls, kept_counts = {}, {}
 for budget in budgets:
@@ -60,8 +67,9 @@ for budget in budgets:
     )
     X_kept, y_kept = sampler.fit_resample(X_train, y_train, hardness=scorer.hardness_)
     kept_counts[budget] = list(sampler.sampling_strategy_.values())
-    clf = LogisticRegression(max_iter=1000).fit(flat.transform(X_kept), y_kept)
-    pred = clf.predict(flat.transform(X_test))
+    clf = LogisticRegression(max_iter=1000)
+    clf.fit(X_kept.reshape(len(X_kept), -1), y_kept)
+    pred = clf.predict(X_test.reshape(len(X_test), -1))
     recalls[budget] = recall_score(y_test, pred, average=None)
     print(
         f"{budget:>12}: kept {len(y_kept)} images {kept_counts[budget]}, "
@@ -86,34 +94,56 @@ ax0.legend()
 fig.tight_layout()
 
 # %%
-# An ensemble of draws
-# --------------------
-# With ``bootstrap=False``, every member of ``BalancedBaggingClassifier``
-# draws its own balanced 10% with its own seed, from the scores that the
-# ``DLCHardness`` step hands over (here on the flattened pixels, 2-D
-# features, as the bagging requires). The votes of five members are
-# compared with a single draw.
-features = X_train.reshape(len(X_train), -1)
-net = torch.nn.Sequential(torch.nn.Unflatten(1, (1, 8, 8)), load_digits_cnn())
+# Ensembles of draws
+# ------------------
+# :class:`~sklearn_dlc.FlexRandEnsembleClassifier` fits one model per draw,
+# each member with its own seed, on the images themselves; the scores come
+# from the ``DLCHardness`` step before it, computed once. The members'
+# probabilities are averaged.
+to_pixels = FunctionTransformer(lambda X: X.reshape(len(X), -1))
 for n_members in (1, 5):
     pipe = Pipeline(
         [
-            ("score", DLCHardness(net, random_state=0)),
+            ("score", DLCHardness(load_digits_cnn(), random_state=0)),
             (
-                "bag",
-                BalancedBaggingClassifier(
-                    LogisticRegression(max_iter=1000),
+                "ensemble",
+                FlexRandEnsembleClassifier(
+                    make_pipeline(to_pixels, LogisticRegression(max_iter=1000)),
+                    FlexRandSampler(0.9, class_budget="balanced"),
                     n_estimators=n_members,
-                    sampler=FlexRandSampler(0.9, class_budget="balanced"),
-                    bootstrap=False,
                     random_state=0,
                 ),
             ),
         ]
-    )
-    pipe.fit(features, y_train)
-    pred = pipe.predict(X_test.reshape(len(X_test), -1))
+    ).fit(X_train, y_train)
+    pred = pipe.predict(X_test)
     print(
         f"{n_members} member(s): balanced accuracy "
         f"{balanced_accuracy_score(y_test, pred):.3f}"
     )
+
+# %%
+# On 2-D features, imbalanced-learn's
+# :class:`~imblearn.ensemble.BalancedBaggingClassifier` does the same with
+# ``FlexRandSampler`` as its ``sampler`` and ``bootstrap=False``. Here the
+# network reads the flattened pixels through a reshaping first layer.
+net = torch.nn.Sequential(torch.nn.Unflatten(1, (1, 8, 8)), load_digits_cnn())
+bagging = Pipeline(
+    [
+        ("score", DLCHardness(net, random_state=0)),
+        (
+            "bag",
+            BalancedBaggingClassifier(
+                LogisticRegression(max_iter=1000),
+                n_estimators=5,
+                sampler=FlexRandSampler(0.9, class_budget="balanced"),
+                bootstrap=False,
+                random_state=0,
+            ),
+        ),
+    ]
+).fit(to_pixels.transform(X_train), y_train)
+pred = bagging.predict(to_pixels.transform(X_test))
+print(
+    f"bagging, 5 members: balanced accuracy {balanced_accuracy_score(y_test, pred):.3f}"
+)
