@@ -4,9 +4,9 @@ Two workloads with real class imbalance (networks and loaders shared with
 ``bench_transfer.py``, see ``_workloads.py``):
 
 - ``banking77_full``: all-MiniLM-L6-v2 on BANKING77's whole training split
-  (10,003 queries, 35 to 187 per intent; ``--quick``: 15 random intents
-  with all their queries), tested on the balanced test split (40 per
-  intent) of the same intents;
+  (10,003 queries, 35 to 187 per intent; ``--quick``: 15 intents spread
+  evenly over the range of sizes, with all their queries), tested on the
+  balanced test split (40 per intent) of the same intents;
 - ``cifar10_lt``: EfficientNet-Lite0 at 64 px on a long-tailed CIFAR-10
   pool (exponential profile, 500 training images in class 0 down to 10 in
   class 9, 1,401 in all), tested on the 1,000 official test images plus
@@ -131,8 +131,12 @@ def prepare_banking77(cfg, data):
     texts, labels = banking77("train")
     test_texts, test_labels = banking77("test")
     if cfg["n_intents"] is not None:
-        rng = np.random.default_rng(0)
-        chosen = rng.permutation(np.unique(labels))[: cfg["n_intents"]]
+        # Intents spread evenly over the sizes, so the quick pool keeps the
+        # whole range of imbalance (35 to 187 queries).
+        names, sizes = np.unique(labels, return_counts=True)
+        by_size = names[np.argsort(sizes, kind="stable")]
+        pick = np.round(np.linspace(0, len(by_size) - 1, cfg["n_intents"]))
+        chosen = by_size[pick.astype(int)]
         texts, labels = texts[np.isin(labels, chosen)], labels[np.isin(labels, chosen)]
     in_pool = np.isin(test_labels, labels)
     test_texts, test_labels = test_texts[in_pool], test_labels[in_pool]
@@ -500,6 +504,28 @@ def report(results, run):
     return lines
 
 
+def combine(paths, out, stem):
+    """One report of several runs' results, each run's command kept."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    results = [res for run in runs for res in run["results"]]
+    run = dict(
+        command="`; `".join(r["run"]["command"] for r in runs),
+        machine=runs[0]["run"]["machine"],
+        date=", ".join(r["run"]["date"] for r in runs),
+        wall_s=sum(r["run"]["wall_s"] for r in runs),
+    )
+    (out / f"{stem}.json").write_text(
+        json.dumps(
+            {"run": run, "runs": [r["run"] for r in runs], "results": results},
+            indent=1,
+            default=float,
+        )
+    )
+    (out / f"{stem}.md").write_text("\n".join(report(results, run)) + "\n")
+    for res in results:
+        print(summary(res))
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     add_data_argument(p)
@@ -514,6 +540,13 @@ def parse_args(argv=None):
     add_out_argument(p, "the report, the raw results (JSON) and the score cache")
     p.add_argument("--tag", default=None, help="output file stem")
     p.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="JSON",
+        help="only merge the results of earlier runs (one workload each) into "
+        "one report under --tag",
+    )
+    p.add_argument(
         "--cache",
         type=Path,
         default=None,
@@ -527,6 +560,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.combine:
+        combine(args.combine, args.out, args.tag or "bench_imbalance")
+        return
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     mode = "quick" if args.quick else "full"
