@@ -625,7 +625,9 @@ class FlexRandSampler(BaseSampler):
                 "parameter. To pass hardness through a Pipeline, enable metadata "
                 "routing and call set_fit_resample_request(hardness=True). "
                 "strategy='random' needs no scores (unless "
-                "class_budget='hardness')."
+                "class_budget='hardness'). Inside BalancedBaggingClassifier, "
+                "the scores of a preceding DLCHardness step reach the sampler "
+                "only with n_jobs=None."
             )
         self.scorer_ = clone(self.scorer)
         self.scorer_.fit(X, y)

@@ -510,3 +510,17 @@ def test_ensemble_errors(params, error, match):
     X, y = _features()
     with pytest.raises(error, match=match):
         FlexRandEnsembleClassifier(**params).fit(X, y)
+
+
+def test_bagging_in_other_processes_says_why_scores_are_missing():
+    X, y = _features()
+    bag = BalancedBaggingClassifier(
+        LogisticRegression(max_iter=200),
+        n_estimators=2,
+        sampler=FlexRandSampler(0.8),
+        bootstrap=False,
+        n_jobs=2,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="only with n_jobs=None"):
+        bag.fit(attach_hardness(X, np.arange(float(y.size))), y)
