@@ -158,3 +158,14 @@ def load_cifar10(data, part="train"):
     """CIFAR-10 images (uint8, ``(n, 32, 32, 3)``) and labels from ``--data``."""
     with np.load(Path(data) / "cifar10.npz", allow_pickle=False) as f:
         return f[f"X_{part}"], f[f"y_{part}"]
+
+
+def mark_with_hardness(X, hardness):
+    """``X`` carrying ``hardness`` as a scorer step's output does (no copy).
+
+    What ``DLCHardness.fit_transform`` hands to the next pipeline step, for
+    benchmarks that score once and then fit many pipelines or ensembles.
+    """
+    from sklearn_dlc._scored import attach_hardness
+
+    return attach_hardness(X, hardness)

@@ -223,3 +223,36 @@ class SmallResNet(nn.Module):
         for block, shortcut in zip(self.blocks, self.shortcuts):
             x = F.relu(block(x) + shortcut(x))
         return self.head(self.pool(x).flatten(1))
+
+
+def cifar10_long_tailed(
+    path, largest=500, smallest=10, holdout_per_class=100, size=64, random_state=0
+):
+    """A long-tailed CIFAR-10 pool and a balanced held-out set, for EfficientNet-Lite.
+
+    Class ``c`` (in label order) keeps ``round(largest * (smallest / largest)
+    ** (c / 9))`` random training images (an exponential profile, as in the
+    long-tailed CIFAR of Cao et al., 2019); ``holdout_per_class`` other
+    training images of every class are held out for testing. Returns
+    ``(X_pool, y_pool, X_holdout, y_holdout)``, scaled like :func:`cifar10`.
+    """
+    images, labels = load_cifar10(path, "train")
+    rng = np.random.default_rng(random_state)
+    pool, holdout = [], []
+    for c in range(10):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        n_c = int(round(largest * (smallest / largest) ** (c / 9)))
+        holdout.append(members[:holdout_per_class])
+        pool.append(members[holdout_per_class : holdout_per_class + n_c])
+    pool, holdout = np.sort(np.concatenate(pool)), np.sort(np.concatenate(holdout))
+
+    def inputs(idx):
+        x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float()
+        if size != x.shape[-1]:
+            x = F.interpolate(
+                x, size=(size, size), mode="bilinear", align_corners=False
+            )
+        return ((x - _LITE_MEAN) / _LITE_STD).contiguous().numpy()
+
+    y = labels.astype(np.int64)
+    return inputs(pool), y[pool], inputs(holdout), y[holdout]

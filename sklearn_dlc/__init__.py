@@ -15,6 +15,7 @@ from ._lazy import lazy_names
 _MODULES = {
     "ConfidenceHardness": "._confidence_hardness",
     "DLCHardness": "._dlc_hardness",
+    "FlexRandEnsembleClassifier": "._flexrand_ensemble",
     "FlexRandSampler": "._flexrand_sampler",
     "HardnessDisplay": "._plot",
     "LearningPathDisplay": "._plot",

@@ -16,9 +16,11 @@ from sklearn.utils.validation import _num_samples
 
 from ._flexrand_sampler import FlexRandSampler
 from ._selection import (
+    check_class_budget,
     check_hardness,
     check_pruning_rate,
     check_tilt,
+    class_counts,
     keep_count,
     select_indices,
 )
@@ -38,6 +40,7 @@ DEFAULT_TILTS = (0.0, 0.5, 1.0, 2.0, 4.0, np.inf)
         "n_repeats": [Interval(Integral, 1, None, closed="left")],
         "scoring": [str, callable, None],
         "random_state": ["random_state"],
+        "class_budget": [str, dict, callable],
     },
     prefer_skip_nested_validation=False,
 )
@@ -53,6 +56,7 @@ def choose_selection(
     n_repeats=2,
     scoring=None,
     random_state=None,
+    class_budget="proportional",
 ):
     """Choose how to prune to a budget by cross-validation, robust to small folds.
 
@@ -106,11 +110,18 @@ def choose_selection(
     random_state : int, RandomState instance or None, default=None
         Controls the folds and the random draws of the selections.
 
+    class_budget : str, dict or callable, default="proportional"
+        Per-class budget of the final subset, as in
+        :class:`FlexRandSampler`. With anything but ``"proportional"``,
+        every fold keeps each class's final count exactly (fewer only if
+        the fold's training part has fewer samples of that class).
+
     Returns
     -------
     sampler : FlexRandSampler
         Unfitted ``FlexRandSampler(pruning_rate, strategy="tilt",
-        tilt=<chosen>)``, ready to prune the whole data.
+        tilt=<chosen>, class_budget=class_budget)``, ready to prune the
+        whole data.
 
     results : dict
         ``"tilts"`` (ndarray of the candidates), ``"scores"`` (ndarray of
@@ -151,6 +162,7 @@ def choose_selection(
     array([6, 6, 6])
     """
     check_pruning_rate(pruning_rate)
+    check_class_budget(class_budget)
     tilts = np.asarray(DEFAULT_TILTS if tilts is None else tilts, dtype=float)
     if tilts.ndim != 1 or tilts.size == 0:
         raise ValueError(f"tilts must be a non-empty 1-D list, got {tilts!r}.")
@@ -173,8 +185,14 @@ def choose_selection(
         scoring = "accuracy"
     scorer = check_scoring(estimator, scoring=scoring)
     rng = check_random_state(random_state)
-    _, class_sizes = np.unique(y, return_counts=True)
+    classes, inverse, class_sizes = np.unique(
+        y, return_inverse=True, return_counts=True
+    )
+    inverse = inverse.ravel()
     kept = sum(keep_count(int(n_c), pruning_rate) for n_c in class_sizes)
+    final_counts = None
+    if not (isinstance(class_budget, str) and class_budget == "proportional"):
+        final_counts = class_counts(y, pruning_rate, class_budget, hardness)[1]
     folds = RepeatedStratifiedKFold(
         n_splits=n_splits,
         n_repeats=n_repeats,
@@ -188,6 +206,14 @@ def choose_selection(
         fold_rates.append(fold_rate)
         seed = rng.randint(np.iinfo(np.int32).max)
         X_test, y_test = _safe_indexing(X, test), y[test]
+        fold_budget = "proportional"
+        if final_counts is not None:
+            in_train = np.bincount(inverse[train], minlength=classes.size)
+            fold_budget = {
+                label: int(min(count, room))
+                for label, count, room in zip(classes.tolist(), final_counts, in_train)
+                if room
+            }
         for i, tilt in enumerate(tilts):
             idx = train[
                 select_indices(
@@ -197,6 +223,7 @@ def choose_selection(
                     strategy="tilt",
                     tilt=float(tilt),
                     rng=seed,
+                    class_budget=fold_budget,
                 )
             ]
             model = clone(estimator).fit(_safe_indexing(X, idx), y[idx])
@@ -211,6 +238,7 @@ def choose_selection(
         pruning_rate,
         strategy="tilt",
         tilt=float(tilts[chosen]),
+        class_budget=class_budget,
         random_state=random_state,
     )
     results = dict(

@@ -18,10 +18,12 @@ from sklearn_compat.base import _fit_context
 from sklearn_compat.utils.validation import check_array, validate_data
 from torch.utils.data import Dataset, Subset
 
-from ._scored import split_hardness
+from ._scored import find_row_hardness, split_hardness
 from ._selection import (
+    CLASS_BUDGETS,
     STRATEGIES,
     check_ccs,
+    check_class_budget,
     check_hardness,
     check_pruning_rate,
     check_split,
@@ -113,7 +115,9 @@ class FlexRandSampler(BaseSampler):
        as metadata);
     2. a preceding :class:`~sklearn_dlc.DLCHardness` step of the same
        imbalanced-learn :class:`~imblearn.pipeline.Pipeline`;
-    3. ``scorer``, a clone of which is fitted on ``(X, y)``.
+    3. ``scorer``, a clone of which is fitted on ``(X, y)``;
+    4. the rows of a scorer step's output that an ensemble re-indexed
+       (see Notes).
 
     If none is available, ``fit_resample`` raises a ``ValueError``.
     ``strategy="random"`` uses no scores: it needs none, fits no scorer and
@@ -171,6 +175,32 @@ class FlexRandSampler(BaseSampler):
     n_bins : int, default=50
         Used only by ``strategy="ccs"``: number of hardness bins per class.
 
+    class_budget : {"proportional", "balanced", "hardness"}, dict or \
+            callable, default="proportional"
+        How many samples every class keeps; the strategy then chooses which.
+        The forms follow imbalanced-learn's ``sampling_strategy``.
+
+        - ``"proportional"``: ``round((1 - pruning_rate) * n_c)`` of a class
+          of ``n_c`` samples (at least one), the same rate for every class.
+        - ``"balanced"``: the same total, spread as evenly over the classes
+          as their sizes allow: a class smaller than its share keeps all its
+          samples and the rest is spread over the others (water-filling).
+          Samples left over after whole shares go one each to the largest
+          classes, ties to the class whose label sorts first.
+        - ``"hardness"``: the same total, spread in proportion to each
+          class's mean hardness percentile among all samples, capped at the
+          class size (after DRoP, Vysogorets et al., ICLR 2025, which sets
+          per-class ratios from per-class error): harder classes keep more.
+          Needs scores, also with ``strategy="random"``.
+        - a dict ``{class: count}``: those counts (0 to the class size);
+          classes not listed keep their proportional count.
+        - a callable ``f(y) -> dict``, called with the class labels, whose
+          result is used as the dict.
+
+        Strategies that depend on the budget (FlexRand's shares,
+        ``"adaptive"``) use each class's own kept fraction. With
+        ``stratify=False`` only ``"proportional"`` is valid.
+
     stratify : bool, default=True
         If True, ``y`` holds class labels and every class is pruned on its
         own. If False, all samples form one group (e.g. the instructions of a
@@ -203,8 +233,8 @@ class FlexRandSampler(BaseSampler):
         Class labels seen in ``y``. Set only when ``stratify=True``.
 
     sampling_strategy_ : dict
-        Number of samples kept per class label. Set only when
-        ``stratify=True``.
+        Number of samples kept per class label (every class of ``y``), as in
+        imbalanced-learn. Set only when ``stratify=True``.
 
     scorer_ : estimator
         The fitted clone of ``scorer``. Set only when ``scorer`` provided the
@@ -249,6 +279,18 @@ class FlexRandSampler(BaseSampler):
     With ``sklearn.set_config(enable_metadata_routing=True)``,
     ``set_fit_resample_request(hardness=True)`` routes ``hardness`` passed to
     an imbalanced-learn ``Pipeline.fit``/``fit_resample`` to this sampler.
+
+    As the ``sampler`` of imbalanced-learn's
+    :class:`~imblearn.ensemble.BalancedBaggingClassifier` after a scorer
+    step (``Pipeline([("score", DLCHardness(...)), ("bag",
+    BalancedBaggingClassifier(sampler=FlexRandSampler(...),
+    bootstrap=False))])``), every member draws its own subset with its own
+    seed. The bagging re-indexes the rows of ``X``, which drops the
+    scorer's mark; for a 2-D numeric array the scores are then found by row
+    content, for as long as the scorer's output is in use. Identical rows
+    with different scores raise a ``ValueError``. Fit such an ensemble with
+    ``n_jobs=None`` (or a threading backend): separate processes do not see
+    the scores.
 
     References
     ----------
@@ -306,6 +348,18 @@ class FlexRandSampler(BaseSampler):
     >>> np.bincount(baseline.fit_resample(X, y)[1])
     array([10, 10])
 
+    Per-class budgets for imbalanced classes: the same total, spread evenly.
+
+    >>> y_lt = np.repeat([0, 1, 2], [10, 30, 60])
+    >>> proportional = FlexRandSampler(0.8, random_state=0)
+    >>> _ = proportional.fit_resample(X, y_lt, hardness=hardness)
+    >>> dict(proportional.sampling_strategy_)
+    {0: 2, 1: 6, 2: 12}
+    >>> balanced = FlexRandSampler(0.8, class_budget="balanced", random_state=0)
+    >>> _ = balanced.fit_resample(X, y_lt, hardness=hardness)
+    >>> dict(balanced.sampling_strategy_)
+    {0: 6, 1: 7, 2: 7}
+
     Without classes, e.g. for instruction data with token labels:
 
     >>> token_labels = rng.randint(0, 1000, size=(100, 16))
@@ -333,6 +387,7 @@ class FlexRandSampler(BaseSampler):
         "tilt": [Real],
         "hard_cutoff": [Interval(Real, 0, 1, closed="left")],
         "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "class_budget": [StrOptions(set(CLASS_BUDGETS)), Mapping, callable],
         "stratify": ["boolean"],
         "scorer": [HasMethods(["fit"]), None],
         "random_state": ["random_state"],
@@ -347,6 +402,7 @@ class FlexRandSampler(BaseSampler):
         tilt=0.0,
         hard_cutoff=0.1,
         n_bins=50,
+        class_budget="proportional",
         stratify=True,
         scorer=None,
         random_state=None,
@@ -357,6 +413,7 @@ class FlexRandSampler(BaseSampler):
         self.tilt = tilt
         self.hard_cutoff = hard_cutoff
         self.n_bins = n_bins
+        self.class_budget = class_budget
         self.stratify = stratify
         self.scorer = scorer
         self.random_state = random_state
@@ -425,6 +482,7 @@ class FlexRandSampler(BaseSampler):
         check_split(self.split)
         check_tilt(self.tilt)
         check_ccs(self.hard_cutoff, self.n_bins)
+        check_class_budget(self.class_budget, self.stratify)
         # A refit must not leave attributes of the previous fit behind (a
         # tensor sets no n_features_in_, precomputed scores no scorer_).
         for attr in [name for name in vars(self) if name.endswith("_")]:
@@ -461,7 +519,7 @@ class FlexRandSampler(BaseSampler):
     def _fit_resample(self, X, y, *, labels, n_samples, hardness, handed_over):
         # X and y as given (X unmarked); labels: y as validated class labels,
         # or None without stratification.
-        if self.strategy == "random":
+        if self.strategy == "random" and not self._budget_needs_scores():
             self.hardness_ = None
         else:
             self.hardness_ = self._get_hardness(
@@ -478,12 +536,13 @@ class FlexRandSampler(BaseSampler):
             tilt=self.tilt,
             hard_cutoff=self.hard_cutoff,
             n_bins=self.n_bins,
+            class_budget=self.class_budget,
         )
         if labels is not None:
-            self.classes_, kept = np.unique(
-                labels[self.sample_indices_], return_counts=True
+            self.classes_, inverse = np.unique(labels, return_inverse=True)
+            kept = np.bincount(
+                inverse.ravel()[self.sample_indices_], minlength=self.classes_.size
             )
-            # Every class keeps at least one sample, so these are all classes.
             self.sampling_strategy_ = OrderedDict(
                 zip(self.classes_.tolist(), kept.tolist())
             )
@@ -537,9 +596,16 @@ class FlexRandSampler(BaseSampler):
             validate_data(self, X=X, reset=True, skip_check_array=True)
         return X_checked.shape[0]
 
+    def _budget_needs_scores(self):
+        return isinstance(self.class_budget, str) and self.class_budget == "hardness"
+
     def _get_hardness(self, X, y, hardness, handed_over, n_samples):
         if hardness is not None:
             return check_hardness(_to_numpy(hardness), n_samples, name="hardness")
+        if handed_over is None and self.scorer is None:
+            # Rows re-indexed by an ensemble (BalancedBaggingClassifier) after
+            # a scorer step have lost the mark but not their content.
+            handed_over = find_row_hardness(X)
         if handed_over is not None:
             return check_hardness(
                 _to_numpy(handed_over),
@@ -547,13 +613,21 @@ class FlexRandSampler(BaseSampler):
                 name="hardness (handed over by the preceding pipeline step)",
             )
         if self.scorer is None:
+            needs = (
+                f"strategy={self.strategy!r}"
+                if self.strategy != "random"
+                else "class_budget='hardness'"
+            )
             raise ValueError(
-                f"FlexRandSampler(strategy={self.strategy!r}) has no hardness "
+                f"FlexRandSampler({needs}) has no hardness "
                 "scores: pass fit_resample(X, y, hardness=...), put a DLCHardness "
                 "step before it in an imblearn Pipeline, or set the scorer "
                 "parameter. To pass hardness through a Pipeline, enable metadata "
                 "routing and call set_fit_resample_request(hardness=True). "
-                "strategy='random' needs no scores."
+                "strategy='random' needs no scores (unless "
+                "class_budget='hardness'). Inside BalancedBaggingClassifier, "
+                "the scores of a preceding DLCHardness step reach the sampler "
+                "only with n_jobs=None."
             )
         self.scorer_ = clone(self.scorer)
         self.scorer_.fit(X, y)
@@ -573,6 +647,8 @@ class FlexRandSampler(BaseSampler):
         # X is passed through untouched: NaN is the scorer's business, and
         # without a scorer to fit, X is never converted, so any dtype passes.
         tags.input_tags.allow_nan = True
-        tags.input_tags.string = self.scorer is None or self.strategy == "random"
+        tags.input_tags.string = self.scorer is None or (
+            self.strategy == "random" and not self._budget_needs_scores()
+        )
         tags.input_tags.three_d_array = True
         return tags

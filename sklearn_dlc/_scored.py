@@ -5,8 +5,15 @@ scorer's ``fit_transform`` returns ``X`` unchanged in content but *marked*
 with its scores; the sampler that follows reads and strips the mark. The mark
 rides on a zero-copy view of the user's data (never on the user's object), so
 ``transform`` and everything downstream see the plain data.
+
+A step that validates and re-indexes the rows before its own sampler, such
+as imbalanced-learn's ``BalancedBaggingClassifier``, drops the mark. For a
+2-D numeric array the scores are therefore also kept by row content, for as
+long as the marked array lives (the next step's ``fit``), and
+:func:`find_row_hardness` gives them back for any rows taken from it.
 """
 
+import weakref
 from collections.abc import Mapping
 
 import numpy as np
@@ -93,8 +100,85 @@ def attach_hardness(X, hardness):
         marked = _ScoredDataset(X)
     else:
         marked = np.asarray(X).view(_ScoredArray)
+        if marked.ndim == 2 and marked.dtype.kind in "biuf" and marked.shape[1]:
+            _register_rows(marked, hardness)
     marked.hardness = hardness
     return marked
+
+
+class _RowScores:
+    """Scores of the rows of one marked array, found by row content."""
+
+    def __init__(self, marked, hardness):
+        self.rows = weakref.ref(marked)
+        self.dtype, self.n_features = marked.dtype, marked.shape[1]
+        self.hardness = hardness
+        self.table = None  # built on the first look-up only
+
+    def lookup(self, X):
+        if X.dtype != self.dtype or X.shape[1] != self.n_features:
+            return None
+        rows = self.rows()
+        if rows is None:
+            return None
+        if self.table is None:
+            table = {}
+            for key, score in zip(_row_keys(rows), self.hardness.tolist()):
+                # Equal rows with different scores (e.g. other labels) have
+                # no single score: NaN marks them.
+                if table.setdefault(key, score) != score:
+                    table[key] = float("nan")
+            self.table = table
+        scores = [self.table.get(key) for key in _row_keys(X)]
+        if any(score is None for score in scores):
+            return None
+        return np.asarray(scores, dtype=np.float64)
+
+
+def _row_keys(X):
+    X = np.ascontiguousarray(X)
+    return [row.tobytes() for row in X]
+
+
+_ROW_SCORES = []
+
+
+def _register_rows(marked, hardness):
+    entry = _RowScores(marked, hardness)
+    _ROW_SCORES.append(entry)
+    weakref.finalize(marked, _ROW_SCORES.remove, entry)
+
+
+def find_row_hardness(X):
+    """Scores of the rows of ``X`` by row content, or None.
+
+    The rows must all come from one 2-D array that a scorer step marked and
+    that is still in use; this is how the scores reach a sampler inside an
+    ensemble that re-indexes the rows (``BalancedBaggingClassifier``).
+
+    Raises
+    ------
+    ValueError
+        If some rows of ``X`` occur several times in the scored data with
+        different scores.
+    """
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        return None
+    for entry in reversed(_ROW_SCORES):
+        scores = entry.lookup(X)
+        if scores is None:
+            continue
+        if np.isnan(scores).any():
+            raise ValueError(
+                "The rows of X were scored by the preceding step, but "
+                f"{int(np.isnan(scores).sum())} of them occur several times "
+                "there with different scores (equal features, other labels), "
+                "so their scores cannot be told apart after the rows were "
+                "re-indexed. Pass hardness= explicitly or set the scorer "
+                "parameter of the sampler."
+            )
+        return scores
+    return None
 
 
 def split_hardness(X):

@@ -5,6 +5,7 @@ and CCS. The scikit-learn / imbalanced-learn glue lives in
 ``_flexrand_sampler.py``.
 """
 
+from ._allocation import CLASS_BUDGETS, check_class_budget, class_counts, water_fill
 from ._core import (
     STRATEGIES,
     FlexRandCounts,
@@ -27,16 +28,20 @@ from ._strategies import (
 __all__ = [
     "ADAPTIVE_PIVOT",
     "ADAPTIVE_SLOPE",
+    "CLASS_BUDGETS",
     "STRATEGIES",
     "FlexRandCounts",
     "adaptive_tilt",
     "check_ccs",
+    "check_class_budget",
     "check_hardness",
     "check_pruning_rate",
     "check_split",
     "check_tilt",
+    "class_counts",
     "flexrand_counts",
     "keep_count",
     "select_indices",
     "tilt_weights",
+    "water_fill",
 ]

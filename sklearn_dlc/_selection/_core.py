@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._allocation import check_class_budget, class_counts
 from ._strategies import _pick_ccs, _pick_tilt, adaptive_tilt, check_ccs, check_tilt
 
 STRATEGIES = ("flexrand", "easy", "hard", "random", "tilt", "adaptive", "ccs")
@@ -182,12 +183,17 @@ def flexrand_counts(n_c, pruning_rate, split=0.5):
 def _flexrand_counts(n_c, pruning_rate, split):
     if n_c <= 0:
         return FlexRandCounts(0, 0, 0)
-    b = 1 - pruning_rate
+    return _flexrand_budget_counts(
+        n_c, _keep_count(n_c, pruning_rate), 1 - pruning_rate, split
+    )
+
+
+def _flexrand_budget_counts(n_c, budget, b, split):
+    """FlexRand's counts for a class budget ``budget`` and kept fraction ``b``."""
     # The easy fraction e; the hard pool gets the rest of the budget.
     e = min(split, b / 2) if split <= 0.5 else b - min(1 - split, b / 2)
     easy_pool = _round(split * n_c)
     hard_pool = n_c - easy_pool
-    budget = _keep_count(n_c, pruning_rate)
     # Both shares rounded half down; when they still overflow the budget
     # (e.g. 1.65 + 1.65 of 3), the easy share is honoured first.
     n_hard = min(_round_half_down((b - e) * n_c), budget - _round_half_down(e * n_c))
@@ -258,10 +264,13 @@ def select_indices(
     tilt=0.0,
     hard_cutoff=0.1,
     n_bins=50,
+    class_budget="proportional",
 ):
     """Indices of the samples to keep, selected class by class.
 
-    Every class keeps :func:`keep_count` samples, whatever the strategy.
+    Every class keeps the count its ``class_budget`` gives it
+    (:func:`class_counts`; by default :func:`keep_count`), whatever the
+    strategy.
     Within a class, samples are ordered by hardness with a stable sort, so
     equal scores are ordered by position (the earlier one counts as easier)
     and the result is deterministic given ``rng``.
@@ -299,11 +308,18 @@ def select_indices(
         class dropped before binning (fewer if the budget needs them).
     n_bins : int >= 1, default=50
         ``strategy="ccs"`` only: number of equal-width hardness bins.
+    class_budget : str, mapping or callable, default="proportional"
+        Per-class counts, see :func:`class_counts`. Anything but
+        ``"proportional"`` needs class labels ``y``. FlexRand's shares and
+        the adaptive rule's tilt use each class's own kept fraction
+        ``k_c / n_c``; ``"hardness"`` needs scores, also with
+        ``strategy="random"``.
 
     Returns
     -------
     indices : ndarray of shape (n_kept,), dtype intp
-        Sorted positions of the kept samples. Every class keeps at least one.
+        Sorted positions of the kept samples. Every class keeps at least one
+        unless a mapping gives it 0.
 
     Examples
     --------
@@ -332,6 +348,7 @@ def select_indices(
     check_ccs(hard_cutoff, n_bins)
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, got {strategy!r}.")
+    check_class_budget(class_budget, stratify=y is not None)
     if y is None:
         if hardness is None:
             raise ValueError(
@@ -339,10 +356,14 @@ def select_indices(
                 "group) so that the number of samples is known."
             )
         y = np.zeros(np.shape(hardness)[:1], dtype=np.intp)
-    if strategy == "random":
+    needs_scores = strategy != "random" or (
+        isinstance(class_budget, str) and class_budget == "hardness"
+    )
+    if not needs_scores:
         hardness = None
     elif hardness is None:
-        raise ValueError(f"strategy={strategy!r} needs hardness scores, got None.")
+        what = f"strategy={strategy!r}" if strategy != "random" else "class_budget"
+        raise ValueError(f"{what} needs hardness scores, got None.")
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D, got shape {y.shape}.")
@@ -350,7 +371,13 @@ def select_indices(
         hardness = check_hardness(hardness, y.shape[0])
     if not isinstance(rng, np.random.Generator | np.random.RandomState):
         rng = np.random.default_rng(rng)
-    if strategy == "adaptive":
+    budgets = None
+    if not (isinstance(class_budget, str) and class_budget == "proportional"):
+        budgets = class_counts(y, pruning_rate, class_budget, hardness)[1]
+    if strategy == "random":
+        hardness = None
+    adaptive = strategy == "adaptive"
+    if adaptive:
         strategy, tilt = "tilt", adaptive_tilt(1 - pruning_rate)
 
     _, inverse, class_sizes = np.unique(y, return_inverse=True, return_counts=True)
@@ -360,12 +387,21 @@ def select_indices(
     else:
         # lexsort is stable: by class, then by hardness, then by position.
         order = np.lexsort((hardness, inverse))
-    kept = []
-    for members in np.split(order, np.cumsum(class_sizes)[:-1]):
+    kept = [np.empty(0, dtype=np.intp)]
+    for i, members in enumerate(np.split(order, np.cumsum(class_sizes)[:-1])):
         n_c = members.shape[0]
-        k = _keep_count(n_c, pruning_rate)
+        if budgets is None:
+            k, b = _keep_count(n_c, pruning_rate), 1 - pruning_rate
+        else:
+            # Each class's own kept fraction drives its shares and tilt.
+            k = int(budgets[i])
+            b = k / n_c
+            if adaptive:
+                tilt = adaptive_tilt(b) if k else 0.0
+        if k == 0:
+            continue
         if strategy == "flexrand":
-            counts = _flexrand_counts(n_c, pruning_rate, split)
+            counts = _flexrand_budget_counts(n_c, k, b, split)
             easy_pool = members[: counts.easy_pool]
             hard_pool = members[counts.easy_pool :]
             kept.append(rng.permutation(easy_pool)[: counts.easy])
