@@ -266,6 +266,9 @@ class FlexRandEnsembleClassifier(ClassifierMixin, BaseEstimator):
         if self.voting == "hard":
             votes = self._votes(X)
             return votes / votes.sum(axis=1, keepdims=True)
+        return self._mean_proba(X)
+
+    def _mean_proba(self, X):
         proba = 0.0
         for member in self.estimators_:
             columns = np.searchsorted(self.classes_, member.classes_)
@@ -295,7 +298,7 @@ class FlexRandEnsembleClassifier(ClassifierMixin, BaseEstimator):
             Predicted class labels.
         """
         X = self._check_predict_input(X)
-        scores = self._votes(X) if self.voting == "hard" else self.predict_proba(X)
+        scores = self._votes(X) if self.voting == "hard" else self._mean_proba(X)
         return self.classes_[np.argmax(scores, axis=1)]
 
     def __sklearn_tags__(self):
