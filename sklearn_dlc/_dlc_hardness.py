@@ -183,8 +183,9 @@ class DLCHardness(BaseHardness):
         (``tokenizer(texts, add_special_tokens=...)["input_ids"]``),
         concatenates them, right-pads with the tokenizer's ``pad_token_id``
         and builds the token labels: the response's ids, ``-100`` over the
-        prompt and the padding. Pass ``criterion=causal_lm_loss`` and no
-        ``y``. For an instruction-tuned model, format the prompts with its
+        prompt and the padding. Pass ``criterion=causal_lm_loss``; ``y`` is
+        not used (None, or what a following sampler reads). Pairs are
+        grouped by their number of characters. For an instruction-tuned model, format the prompts with its
         chat template first (``tokenizer.apply_chat_template(messages,
         add_generation_prompt=True, tokenize=False)``) and end each response
         with the template's end-of-turn text, so that the model reads the
@@ -639,8 +640,10 @@ class DLCHardness(BaseHardness):
             With ``tokenizer``, a 1-D sequence of raw texts, or (prompt,
             response) pairs (see ``tokenizer``).
         y : array-like of shape (n_samples,)
-            Class labels. With ``criterion``, any per-sample targets (or None);
-            None for (prompt, response) pairs.
+            Class labels. With ``criterion``, any per-sample targets (or None).
+            With (prompt, response) pairs, the token labels are built from the
+            texts and ``y`` is not used (pass None, or the labels that a
+            following sampler reads in a pipeline).
 
         Returns
         -------
@@ -649,19 +652,15 @@ class DLCHardness(BaseHardness):
         """
         self._check_params()
         net, module, device, X, n_samples = self._prepare_fit(X)
-        if self.tokenizer is not None and X.ndim == 2:
-            if self.criterion is None:
-                raise ValueError(
-                    "(prompt, response) pairs are scored by a per-sample token "
-                    "loss: pass criterion=causal_lm_loss and head='model'."
-                )
-            if y is not None:
-                raise ValueError(
-                    "With (prompt, response) pairs, the token labels are built "
-                    "from the texts (the response scored, the prompt not): "
-                    "pass y=None."
-                )
+        pairs = self.tokenizer is not None and X.ndim == 2
+        if pairs and self.criterion is None:
+            raise ValueError(
+                "(prompt, response) pairs are scored by a per-sample token "
+                "loss: pass criterion=causal_lm_loss and head='model'."
+            )
         y_t, classes, validate = self._encode_targets(y, n_samples, net)
+        if pairs:
+            y_t = None  # the token labels come from the texts, batch by batch
         if classes is not None:
             self.classes_ = classes
             if self.head == "prototype" and len(classes) < 2:
