@@ -339,7 +339,12 @@ def main(argv=None):
     add_out_argument(parser, "the results")
     parser.add_argument("--quick", action="store_true", help="pool of 300")
     parser.add_argument("--pool", type=int, help="pool size (default 1000)")
-    parser.add_argument("--stage", choices=["score", "all"], default="all")
+    parser.add_argument(
+        "--stage",
+        choices=["score", "hidden", "all"],
+        default="all",
+        help="only score the pool, or only cache the hidden states, or all",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="fine-tuning processes")
     parser.add_argument("--seeds", type=int, default=3)
@@ -364,6 +369,9 @@ def main(argv=None):
     memory = joblib.Memory(args.cache, verbose=0)
     pool, held, gsm = build_data(args.data, n_pool, args.n_eval)
     _, tokenizer = _model()
+    if args.stage == "hidden":
+        _data(memory, pool, held, gsm)
+        return
     scored = score_pool(memory, pool)
     alone = score_pool(memory, [("", r) for _, r in pool], n_subnets=1)
     print(
