@@ -307,7 +307,7 @@ def run_all(memory, pool, held, gsm, jobs, settings, n_jobs):
     )
 
 
-def report(results, methods, keeps, seeds, n_pool, lines):
+def report(results, methods, keeps, lines):
     """Markdown table of paired differences to random (negative: better)."""
     lines += [
         "",
@@ -454,7 +454,7 @@ def main(argv=None):
         "Differences: method minus random, paired by seed, mean +- std over "
         "seeds; negative is better.",
     ]
-    report(results, args.methods, args.keep, seeds, n_pool, lines)
+    report(results, args.methods, args.keep, lines)
     total = time.perf_counter() - clock
     summary = (
         "SUMMARY network=smollm2 "

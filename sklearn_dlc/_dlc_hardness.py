@@ -185,11 +185,12 @@ class DLCHardness(BaseHardness):
         and builds the token labels: the response's ids, ``-100`` over the
         prompt and the padding. Pass ``criterion=causal_lm_loss``; ``y`` is
         not used (None, or what a following sampler reads). Pairs are
-        grouped by their number of characters. For an instruction-tuned model, format the prompts with its
-        chat template first (``tokenizer.apply_chat_template(messages,
-        add_generation_prompt=True, tokenize=False)``) and end each response
-        with the template's end-of-turn text, so that the model reads the
-        data as it was trained to; see :doc:`/own_model`.
+        grouped by their number of characters. For an instruction-tuned
+        model, format the prompts with its chat template first
+        (``tokenizer.apply_chat_template(messages, add_generation_prompt=True,
+        tokenize=False)``) and end each response with the template's
+        end-of-turn text, so that the model reads the data as it was trained
+        to; see :doc:`/own_model`.
     trim_padding : bool, default=True
         For text: group samples by length (longest first) so that a batch
         holds texts of similar lengths, and for tokenized dict inputs with an

@@ -21,7 +21,7 @@ from sklearn_dlc._engine._text import tokenize_pairs
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
-WORDS = "the a cat dog sat ran on mat fast slow red blue one two three".split()
+WORDS = "the a cat dog sat ran on mat fast slow red blue one two three".split()  # noqa: SIM905
 LM = dict(n_subnets=3, step=0.2, scope="layer", head="model", criterion=causal_lm_loss)
 
 
