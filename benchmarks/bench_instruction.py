@@ -116,6 +116,25 @@ def build_data(data, n_pool, n_eval):
     )
 
 
+def compare_dtypes(pairs):
+    """Seconds and Spearman of DLC in bfloat16 vs float32, side by side."""
+    model, tokenizer = _model()
+    kw = dict(n_subnets=3, step=0.2, scope="layer", head="model", batch_size=8)
+    hardness, seconds = {}, {}
+    for dtype in ["bfloat16", "float32", "bfloat16"]:
+        start = time.perf_counter()
+        scorer = DLCHardness(
+            model, criterion=causal_lm_loss, tokenizer=tokenizer, dtype=dtype, **kw
+        ).fit(pairs)
+        seconds.setdefault(dtype, []).append(time.perf_counter() - start)
+        hardness[dtype] = scorer.hardness_
+    rho = spearmanr(hardness["float32"], hardness["bfloat16"]).statistic
+    print(
+        f"{len(pairs)} pairs: float32 {seconds['float32'][0]:.0f} s, bfloat16 "
+        f"{min(seconds['bfloat16']):.0f} s (best of 2); Spearman {rho:.4f}"
+    )
+
+
 # -- fine-tuning the last layers on cached hidden states ------------------
 
 
@@ -341,9 +360,10 @@ def main(argv=None):
     parser.add_argument("--pool", type=int, help="pool size (default 1000)")
     parser.add_argument(
         "--stage",
-        choices=["score", "hidden", "all"],
+        choices=["score", "hidden", "dtype", "all"],
         default="all",
-        help="only score the pool, or only cache the hidden states, or all",
+        help="only score the pool, or only cache the hidden states, or compare "
+        "bfloat16 and float32 scoring on 64 pairs, or all",
     )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=1, help="fine-tuning processes")
@@ -371,6 +391,9 @@ def main(argv=None):
     _, tokenizer = _model()
     if args.stage == "hidden":
         _data(memory, pool, held, gsm)
+        return
+    if args.stage == "dtype":
+        compare_dtypes(pool[:64])
         return
     scored = score_pool(memory, pool)
     alone = score_pool(memory, [("", r) for _, r in pool], n_subnets=1)
