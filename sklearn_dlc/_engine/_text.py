@@ -7,6 +7,10 @@ Two things make scoring text cheaper without changing a score:
 - tokenized samples are grouped by length (longest first) and the trailing
   columns that are padding in every row of a batch are cut off.
 
+(prompt, response) pairs are tokenized batch by batch too, and their token
+labels, the response scored and the rest ``-100``, are built with each batch
+(:class:`BatchLabels`).
+
 Grouping permutes the samples: :class:`~._data.Batches` gives the data and
 the targets to :func:`~._pass.run_pass` in grouped order
 (:meth:`TextBatches.targets`), and the per-sample losses go back to the
@@ -69,15 +73,106 @@ class _RowTrimmed:
         return self.y[rows][:, : self.widths(rows.start, rows.stop)]
 
 
+_NO_LIMIT = 1_000_000
+
+
+def is_pairs(X):
+    """Whether tokenizer input ``X`` holds (prompt, response) pairs: 2-D."""
+    return getattr(X, "ndim", 1) == 2
+
+
+def pad_token_id(tokenizer):
+    """The id that pads pairs: the tokenizer's pad, else end-of-text, else 0."""
+    for name in ("pad_token_id", "eos_token_id"):
+        value = getattr(tokenizer, name, None)
+        if isinstance(value, int):
+            return value
+    return 0
+
+
+def _token_ids(tokenizer, texts, add_special_tokens):
+    encoded = tokenizer(list(texts), add_special_tokens=add_special_tokens)
+    ids = encoded["input_ids"] if isinstance(encoded, Mapping) else None
+    if not isinstance(ids, (list, tuple)) or len(ids) != len(texts):
+        raise TypeError(
+            "With (prompt, response) pairs, tokenizer(list_of_texts, "
+            "add_special_tokens=...) must return a mapping whose 'input_ids' "
+            "is a list of token-id lists, one per text (as a transformers "
+            f"tokenizer does); got {type(encoded).__name__}."
+        )
+    return [list(i) for i in ids]
+
+
+def tokenize_pairs(tokenizer, prompts, responses):
+    """Right-padded tensors and token labels of (prompt, response) pairs.
+
+    The prompt is tokenized as the tokenizer does by default (its special
+    tokens, such as a beginning-of-text token, added), the response without
+    special tokens, and the two are concatenated. Labels are the response's
+    token ids, ``-100`` over the prompt and the padding. A pair longer than
+    the tokenizer's ``model_max_length`` loses the end of its response.
+
+    Returns
+    -------
+    inputs : dict
+        ``input_ids`` and ``attention_mask``, as wide as the longest pair.
+    labels : torch.Tensor
+        Same shape as ``input_ids``.
+    """
+    prompt_ids = _token_ids(tokenizer, prompts, True)
+    response_ids = _token_ids(tokenizer, responses, False)
+    limit = getattr(tokenizer, "model_max_length", None)
+    limit = limit if isinstance(limit, int) and 0 < limit < _NO_LIMIT else None
+    rows = [(p + r)[:limit] for p, r in zip(prompt_ids, response_ids)]
+    width = max(len(r) for r in rows)
+    ids = torch.full((len(rows), width), pad_token_id(tokenizer), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    for i, (row, n_prompt) in enumerate(zip(rows, map(len, prompt_ids))):
+        ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        mask[i, : len(row)] = 1
+        labels[i, n_prompt : len(row)] = ids[i, n_prompt : len(row)]
+    return {"input_ids": ids, "attention_mask": mask}, labels
+
+
+class BatchLabels:
+    """The token labels of (prompt, response) pairs, built batch by batch.
+
+    ``run_pass`` reads the targets of rows ``start:stop`` right after the
+    forward pass of that batch; the batch left its labels here.
+    """
+
+    def __init__(self, n_samples, device):
+        self.n_samples, self.device = n_samples, device
+        self._pending = {}
+
+    def __len__(self):
+        return self.n_samples
+
+    def put(self, start, stop, labels):
+        self._pending[start, stop] = labels
+
+    def __getitem__(self, rows):
+        labels = self._pending.pop((rows.start, rows.stop), None)
+        if labels is None:
+            raise RuntimeError(
+                f"Labels of rows {rows.start}:{rows.stop} were read before "
+                "their batch was tokenized."
+            )
+        return labels.to(self.device, non_blocking=True)
+
+
 class TextBatches:
     """``batches()`` for :func:`run_pass` over tokenized dicts or raw strings.
 
     Parameters
     ----------
-    X : dict of tensors, or sequence of str
+    X : dict of tensors, sequence of str, or array of shape (n_samples, 2)
         Tokenized inputs (``n_samples`` rows each; other values, such as
         sentence-transformers' ``modality`` string, go to every batch as they
-        are), or raw texts with ``tokenizer``.
+        are), or raw texts with ``tokenizer``, or (prompt, response) text
+        pairs with ``tokenizer`` (see :func:`tokenize_pairs`; the batches'
+        token labels are then in :attr:`labels`).
     batch_size : int
     device : torch.device
     tokenizer : callable, optional
@@ -98,6 +193,8 @@ class TextBatches:
     order : torch.Tensor or None
         The permutation: batch row ``i`` is sample ``order[i]``. None when
         the samples keep their order.
+    labels : BatchLabels or None
+        For (prompt, response) pairs: the targets of the batches.
     """
 
     def __init__(self, X, batch_size, device, *, tokenizer=None, group=True, y=None):
@@ -105,10 +202,16 @@ class TextBatches:
         self.tokenizer = tokenizer
         self.order = self._lengths = None
         self._token_targets = False
+        self.labels = None
         if tokenizer is not None:
             self.n_samples = len(X)
+            if is_pairs(X):
+                self.labels = BatchLabels(self.n_samples, device)
             if group:
-                lengths = torch.tensor([len(t) for t in X], dtype=torch.long)
+                lengths = torch.tensor(
+                    [len(t) if isinstance(t, str) else sum(map(len, t)) for t in X],
+                    dtype=torch.long,
+                )
                 self.order = torch.argsort(lengths, descending=True, stable=True)
             return
         self.n_samples = len(next(v for v in X.values() if not isinstance(v, str)))
@@ -159,6 +262,12 @@ class TextBatches:
                 texts = [self.X[int(i)] for i in idx] if idx is not None else None
                 if texts is None:
                     texts = list(self.X[start:stop])
+                if self.labels is not None:
+                    prompts, responses = zip(*texts)
+                    xb, labels = tokenize_pairs(self.tokenizer, prompts, responses)
+                    self.labels.put(start, stop, labels)
+                    yield start, stop, {k: v.to(self.device) for k, v in xb.items()}
+                    continue
                 encoded = self.tokenizer(
                     texts, padding=True, truncation=True, return_tensors="pt"
                 )
