@@ -11,11 +11,12 @@ For each workload this times, in interleaved repetitions within one process:
   ``torch.nn.utils.prune.global_unstructured`` (L1, ``step`` of the remaining
   weights per subnet) with the same forward passes and prototype losses.
 
-and reports the median time of each and the ratios ``dlc / dense`` (target
-<= 1.05; also as the minimum over the alternated repetitions, the least
-disturbed by other work on the machine, and as the ratio of the medians of
-process CPU time, which other processes on a busy machine disturb less than
-wall time) and ``prune / dlc``. Peak memory
+in an order rotated from one repetition to the next, and reports the median
+time of each and the ratios ``dlc / dense`` (target <= 1.05: the median over
+repetitions of the ratio of the two runs of one repetition, which a machine
+whose speed drifts disturbs least; also the ratio of the minima, and the
+median paired ratio of process CPU time, which other processes on a busy
+machine disturb less than wall time) and ``prune / dlc``. Peak memory
 is measured per approach in a fresh child process: the growth of the
 resident set, sampled every millisecond (CPU), or
 ``torch.cuda.max_memory_allocated`` (GPU), over the state after loading the
@@ -193,7 +194,7 @@ def main(argv=None):
     parser.add_argument("--step", type=float, default=0.02)
     parser.add_argument("--batch-size", type=int, default=512)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-memory", action="store_true")
     parser.add_argument("--child", choices=["dense", "dlc", "prune"])
@@ -226,14 +227,17 @@ def main(argv=None):
         }
         times = {k: [] for k in calls}
         cpu = {k: [] for k in calls}
-        for _ in range(args.repeats):
-            for key, (fn, *fn_args) in calls.items():
+        keys = list(calls)
+        for r in range(args.repeats):
+            # Rotated, so that no approach always runs right after another.
+            for key in keys[r % len(keys) :] + keys[: r % len(keys)]:
+                fn, *fn_args = calls[key]
                 cpu_start = time.process_time()
                 times[key].append(timed(fn, *fn_args)[1])
                 cpu[key].append(time.process_time() - cpu_start)
         med = {k: statistics.median(v) for k, v in times.items()}
-        med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
         per_rep = [d / b for d, b in zip(times["dlc"], times["dense"])]
+        per_rep_cpu = [d / b for d, b in zip(cpu["dlc"], cpu["dense"])]
         row = {
             "workload": name,
             "n_samples": len(X),
@@ -241,10 +245,10 @@ def main(argv=None):
             "dense_s": med["dense"],
             "dlc_s": med["dlc"],
             "prune_s": med["prune"],
-            "dlc_over_dense": med["dlc"] / med["dense"],
+            "dlc_over_dense": statistics.median(per_rep),
             "dlc_over_dense_min": min(times["dlc"]) / min(times["dense"]),
             "dlc_over_dense_per_repeat": [round(r, 3) for r in per_rep],
-            "dlc_over_dense_cpu": med_cpu["dlc"] / med_cpu["dense"],
+            "dlc_over_dense_cpu": statistics.median(per_rep_cpu),
             "prune_over_dlc": med["prune"] / med["dlc"],
             "max_rel_diff_vs_prune": float(
                 np.max(np.abs(h_dlc - h_ref) / np.maximum(np.abs(h_ref), 1e-6))
