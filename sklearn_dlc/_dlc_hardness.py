@@ -1,7 +1,6 @@
 """DLCHardness: the scikit-learn face of the DLC scoring engine."""
 
 import hashlib
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -32,6 +31,7 @@ from ._engine import (
     PrototypeLoss,
     coarse_to_fine,
 )
+from ._warn import warn_user
 
 
 def _state_digest(module):
@@ -581,12 +581,10 @@ class DLCHardness(BaseHardness):
                 hardness = _engine.mean_over_subnets(losses)
                 subnets = np.arange(self.n_subnets)
         if self.head == "prototype" and scorer.output_width == 1:
-            warnings.warn(
+            warn_user(
                 f"{type(self).__name__}: the network has a single output per "
                 "sample (a regression net?); the prototype head treats y as "
-                "class labels, so the scores may mean little.",
-                UserWarning,
-                stacklevel=3,
+                "class labels, so the scores may mean little."
             )
         return _Scores(
             hardness=hardness,
@@ -701,4 +699,6 @@ class DLCHardness(BaseHardness):
             del self.convergence_
         if scores.matrix is not None:
             self.subnet_scores_ = scores.matrix
+        elif hasattr(self, "subnet_scores_"):
+            del self.subnet_scores_
         return self

@@ -1,9 +1,10 @@
 """A once-per-process warning when torch runs several threads on busy cores."""
 
 import os
-import warnings
 
 import torch
+
+from ._warn import warn_user
 
 _state = {"warned": False}
 
@@ -44,13 +45,11 @@ def warn_if_cores_busy(owner):
     if threads <= 1 or load < cores + 1:
         return False
     _state["warned"] = True
-    warnings.warn(
+    warn_user(
         f"{owner}: torch runs {threads} threads on {cores} cores that are busy "
         f"(1-minute load average {load:.1f}). Threads on busy cores wait for "
         "each other, which can slow scoring down many times; call "
         "torch.set_num_threads(1) (or a small number) before fit. This "
         "warning is shown once per process.",
-        UserWarning,
-        stacklevel=3,
     )
     return True

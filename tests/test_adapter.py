@@ -272,8 +272,9 @@ def test_prototype_head_needs_two_classes(tiny_cnn, small_digits):
 
 def test_one_output_net_warns():
     net = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
-    with pytest.warns(UserWarning, match="single output"):
+    with pytest.warns(UserWarning, match="single output") as record:
         DLCHardness(net, n_subnets=2).fit(RNG.rand(6, 4), Y6[:6])
+    assert [w.filename for w in record] == [__file__]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         DLCHardness(nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 3)), n_subnets=2).fit(

@@ -90,6 +90,14 @@ def test_nested_magnitude_masks_and_dense_column(tiny_cnn, small_digits):
         assert not np.allclose(scorer.subnet_scores_[:, k], scorer.subnet_scores_[:, 0])
 
 
+def test_refit_without_storing_drops_subnet_scores(tiny_cnn, small_digits):
+    X, y = small_digits
+    scorer = DLCHardness(tiny_cnn, n_subnets=3, store_subnet_scores=True).fit(X, y)
+    assert scorer.subnet_scores_.shape == (len(X), 3)
+    scorer.set_params(store_subnet_scores=False).fit(X, y)
+    assert not hasattr(scorer, "subnet_scores_")
+
+
 def test_random_masking_is_seeded(tiny_cnn, small_digits):
     X, y = small_digits
     kw = dict(n_subnets=5, step=0.2, masking="random")

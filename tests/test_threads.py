@@ -37,6 +37,22 @@ def test_fit_warns_once_on_busy_cores(machine, digits):
     assert np.isfinite(scorer.hardness_).all()
 
 
+@pytest.mark.parametrize("call", ["fit", "fit_transform", "pipeline"])
+def test_warning_points_at_the_callers_line(machine, digits, call):
+    from imblearn.pipeline import Pipeline
+
+    from sklearn_dlc import FlexRandSampler
+
+    X, y = digits[0][:40], digits[1][:40]
+    machine(load=5.0, n_threads=2)
+    scorer = DLCHardness(TinyCNN(), n_subnets=2)
+    pipe = Pipeline([("score", scorer), ("prune", FlexRandSampler(0.5))])
+    fit = {"pipeline": pipe.fit_resample}.get(call) or getattr(scorer, call)
+    with pytest.warns(UserWarning, match="threads on 2 cores") as record:
+        fit(X, y)
+    assert [w.filename for w in record] == [__file__]
+
+
 @pytest.mark.parametrize(
     "load, n_threads, warned",
     [(5.0, 2, True), (3.0, 2, True), (2.5, 2, False), (0.3, 2, False), (9.0, 1, False)],
