@@ -19,6 +19,7 @@ once: ``--stage score`` runs only that part.
 
 import argparse
 import copy
+import inspect
 import json
 import sys
 import time
@@ -300,8 +301,12 @@ def select(method, keep, seed, scores):
     return np.sort(np.argsort(rank, kind="stable")[:k])
 
 
-def _run(memory, pool, held, gsm, subset, settings, seed):
-    """Held-out losses after fine-tuning on ``subset`` (None: no training)."""
+def _run(memory, pool, held, gsm, subset, settings, seed, code):
+    """Held-out losses after fine-tuning on ``subset`` (None: no training).
+
+    ``code`` only keys the cache: joblib.Memory hashes this function's own
+    source, not that of the training code it calls.
+    """
     torch.set_num_threads(1)
     model, _ = _model()
     train, held_h, gsm_h = _data(memory, pool, held, gsm)
@@ -319,9 +324,12 @@ def _run(memory, pool, held, gsm, subset, settings, seed):
 
 def run_all(memory, pool, held, gsm, jobs, settings, n_jobs):
     cached = memory.cache(_run, ignore=["memory"])
+    code = joblib.hash(
+        [inspect.getsource(f) for f in (Top, _collate, evaluate, fine_tune)]
+    )
     _data(memory, pool, held, gsm)  # computes the hidden states once, here
     return joblib.Parallel(n_jobs=n_jobs)(
-        joblib.delayed(cached)(memory, pool, held, gsm, subset, settings, seed)
+        joblib.delayed(cached)(memory, pool, held, gsm, subset, settings, seed, code)
         for subset, seed in jobs
     )
 
@@ -368,7 +376,9 @@ def main(argv=None):
     parser.add_argument(
         "--threads", type=int, help="torch threads for scoring (default: torch's)"
     )
-    parser.add_argument("--jobs", type=int, default=1, help="fine-tuning processes")
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="fine-tuning processes (default 2)"
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--keep", type=float, nargs="+", default=[0.05, 0.1, 0.2])
     parser.add_argument("--methods", nargs="+", default=list(METHODS))
