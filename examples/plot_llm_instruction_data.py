@@ -168,5 +168,5 @@ plt.show()
 #     ).fit(pairs)
 #
 # On a 2-core CPU this scored 1,000 Alpaca pairs (responses cut at 128
-# tokens) in about 20 minutes with one thread; the weights come from 4-bit
+# tokens) in about 10 minutes with two threads; the weights come from 4-bit
 # quantisation and the model is already instruction-tuned.
