@@ -139,6 +139,16 @@ def compare_dtypes(pairs):
 # -- fine-tuning the last layers on cached hidden states ------------------
 
 
+def run_layers(layers, rotary, hidden):
+    """``hidden`` through decoder ``layers`` (right-padded, causal attention)."""
+    positions = torch.arange(hidden.shape[1])[None].expand(len(hidden), -1)
+    rope = rotary(hidden, positions)
+    for layer in layers:
+        hidden = layer(hidden, position_ids=positions, position_embeddings=rope)
+        hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+    return hidden
+
+
 def _hidden_chunk(pairs, n_frozen, batch_size):
     """Input of layer ``n_frozen`` (bf16 model) and token labels, per pair."""
     model, tokenizer = _model()
@@ -148,12 +158,11 @@ def _hidden_chunk(pairs, n_frozen, batch_size):
         for i in range(0, len(pairs), batch_size):
             inputs, labels = tokenize_pairs(tokenizer, *zip(*pairs[i : i + batch_size]))
             # Right padding under causal attention never reaches a real token.
-            hidden = lower.embed_tokens(inputs["input_ids"])
-            positions = torch.arange(hidden.shape[1])[None].expand(len(hidden), -1)
-            rope = lower.rotary_emb(hidden, positions)
-            for layer in lower.layers[:n_frozen]:
-                hidden = layer(hidden, position_ids=positions, position_embeddings=rope)
-                hidden = hidden[0] if isinstance(hidden, tuple) else hidden
+            hidden = run_layers(
+                lower.layers[:n_frozen],
+                lower.rotary_emb,
+                lower.embed_tokens(inputs["input_ids"]),
+            )
             for h, lab, m in zip(hidden, labels, inputs["attention_mask"]):
                 n = int(m.sum())
                 out.append((h[:n].clone(), lab[:n].clone()))
@@ -182,12 +191,7 @@ class Top(torch.nn.Module):
 
     def forward(self, hidden, labels):
         """Per-sample mean response-token NLL."""
-        positions = torch.arange(hidden.shape[1])[None].expand(len(hidden), -1)
-        rope = self.rotary(hidden, positions)
-        for layer in self.layers:
-            hidden = layer(hidden, position_ids=positions, position_embeddings=rope)
-            hidden = hidden[0] if isinstance(hidden, tuple) else hidden
-        hidden = self.norm(hidden)
+        hidden = self.norm(run_layers(self.layers, self.rotary, hidden))
         target = labels[:, 1:]
         scored = target != -100
         logits = hidden[:, :-1][scored] @ self.head.T
@@ -325,7 +329,7 @@ def _run(memory, pool, held, gsm, subset, settings, seed, code):
 def run_all(memory, pool, held, gsm, jobs, settings, n_jobs):
     cached = memory.cache(_run, ignore=["memory"])
     code = joblib.hash(
-        [inspect.getsource(f) for f in (Top, _collate, evaluate, fine_tune)]
+        [inspect.getsource(f) for f in (run_layers, Top, _collate, evaluate, fine_tune)]
     )
     _data(memory, pool, held, gsm)  # computes the hidden states once, here
     return joblib.Parallel(n_jobs=n_jobs)(

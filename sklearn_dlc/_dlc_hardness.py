@@ -30,6 +30,7 @@ from ._engine import (
     NestedMasks,
     PrototypeLoss,
     coarse_to_fine,
+    is_pairs,
 )
 from ._warn import warn_user
 
@@ -651,7 +652,7 @@ class DLCHardness(BaseHardness):
         """
         self._check_params()
         net, module, device, X, n_samples = self._prepare_fit(X)
-        pairs = self.tokenizer is not None and X.ndim == 2
+        pairs = self.tokenizer is not None and is_pairs(X)
         if pairs and self.criterion is None:
             raise ValueError(
                 "(prompt, response) pairs are scored by a per-sample token "

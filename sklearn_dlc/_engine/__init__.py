@@ -38,7 +38,7 @@ from ._pass import (
     run_pass,
 )
 from ._sharded import ShardedScorer, split_ranges
-from ._text import TextBatches
+from ._text import TextBatches, is_pairs
 
 __all__ = [
     "Batches",
@@ -58,6 +58,7 @@ __all__ = [
     "eval_mode",
     "float_dtype",
     "instruction_labels",
+    "is_pairs",
     "is_constant",
     "log_probabilities",
     "mean_over_subnets",
