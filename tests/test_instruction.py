@@ -215,11 +215,12 @@ def test_dtype_copy_keeps_weights_on_failure():
     assert_same_state(model, before)
 
 
-def test_bad_dtype_is_rejected():
+@pytest.mark.parametrize("dtype", ["half-ish", 16, np.float32])
+def test_bad_dtype_is_rejected(dtype):
     from sklearn.utils._param_validation import InvalidParameterError
 
     with pytest.raises(InvalidParameterError, match="dtype"):
-        DLCHardness(tiny_llama(), dtype="half-ish").fit(np.zeros((2, 3)), [0, 1])
+        DLCHardness(tiny_llama(), dtype=dtype).fit(np.zeros((2, 3)), [0, 1])
 
 
 # -- beyond classification ---------------------------------------------------
